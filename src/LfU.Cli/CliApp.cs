@@ -1,0 +1,50 @@
+using System.CommandLine;
+
+namespace LfU.Cli;
+
+/// <summary>
+/// Entry point of the <c>lfu</c> tool. Each verb lives in Commands/&lt;Verb&gt;Command.cs and is listed here.
+/// Errors: one clear line on stderr and a non-zero exit code (1 for failures, 2 for bad arguments).
+/// </summary>
+public static class CliApp
+{
+    public static int Run(string[] args)
+    {
+        var root = new RootCommand("lfu: fine-tune Llama-family models without forgetting (Learning from the Undesirable).");
+        foreach (Command verb in Verbs()) root.Subcommands.Add(verb);
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors) Console.Error.WriteLine($"lfu: {error.Message}");
+            Console.Error.WriteLine("Run 'lfu --help' or 'lfu <verb> --help' for usage.");
+            return 2;
+        }
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("lfu: cancelled.");
+            return 130;
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"lfu: error: {OneLine(e)}");
+            return 1;
+        }
+    }
+
+    static IEnumerable<Command> Verbs()
+    {
+        yield break;
+    }
+
+    /// <summary>The innermost useful message on a single line.</summary>
+    public static string OneLine(Exception e)
+    {
+        while (e is AggregateException { InnerException: not null } || e is System.Reflection.TargetInvocationException { InnerException: not null })
+            e = e.InnerException!;
+        return e.Message.ReplaceLineEndings(" ");
+    }
+}

@@ -1,0 +1,1 @@
+return LfU.Cli.CliApp.Run(args);
