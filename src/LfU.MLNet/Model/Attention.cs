@@ -1,0 +1,106 @@
+using LfU.MLNet.Adapters;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LfU.MLNet.Model;
+
+/// <summary>Multi-head self-attention with grouped-query key/value heads, RoPE and optional q/k RMSNorm (Qwen3).</summary>
+public sealed class Attention : nn.Module
+{
+#pragma warning disable IDE1006
+    public readonly LoraLinear q_proj, k_proj, v_proj, o_proj;
+    public readonly RmsNorm? q_norm, k_norm;
+#pragma warning restore IDE1006
+    readonly int _heads, _kvHeads, _headDim;
+
+    public Attention(ModelConfig c, ScalarType dtype, Device? device) : base("Attention")
+    {
+        _heads = c.NumAttentionHeads;
+        _kvHeads = c.NumKeyValueHeads;
+        _headDim = c.HeadDim;
+        q_proj = new LoraLinear(c.HiddenSize, _heads * _headDim, c.QkvBias, dtype, device);
+        k_proj = new LoraLinear(c.HiddenSize, _kvHeads * _headDim, c.QkvBias, dtype, device);
+        v_proj = new LoraLinear(c.HiddenSize, _kvHeads * _headDim, c.QkvBias, dtype, device);
+        o_proj = new LoraLinear(_heads * _headDim, c.HiddenSize, c.OutputBias, dtype, device);
+        if (c.QkNorm)
+        {
+            q_norm = new RmsNorm(_headDim, c.RmsNormEps, dtype, device);
+            k_norm = new RmsNorm(_headDim, c.RmsNormEps, dtype, device);
+        }
+        RegisterComponents();
+    }
+
+    /// <param name="x">(B, T, C)</param>
+    /// <param name="cos">(B, T, hs)</param>
+    /// <param name="sin">(B, T, hs)</param>
+    /// <param name="mask">(B, 1, T, S) bool, true where a query may attend to a key</param>
+    /// <param name="cache">keys and values of earlier positions, or null</param>
+    /// <param name="layer">this layer's index in the cache</param>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache, int layer)
+    {
+        long B = x.shape[0], T = x.shape[1];
+        var q = q_proj.forward(x).view(B, T, _heads, _headDim);   // (B, T, nh, hs)
+        var k = k_proj.forward(x).view(B, T, _kvHeads, _headDim); // (B, T, nkv, hs)
+        var v = v_proj.forward(x).view(B, T, _kvHeads, _headDim); // (B, T, nkv, hs)
+        if (q_norm is not null) { q = q_norm.forward(q); k = k_norm!.forward(k); }
+        q = RotaryEmbedding.Apply(q.transpose(1, 2), cos, sin);   // (B, nh, T, hs)
+        k = RotaryEmbedding.Apply(k.transpose(1, 2), cos, sin);   // (B, nkv, T, hs)
+        v = v.transpose(1, 2);                                    // (B, nkv, T, hs)
+        if (cache is not null) (k, v) = cache.Append(layer, k, v); // (B, nkv, S, hs)
+
+        int groups = _heads / _kvHeads;
+        if (groups > 1)
+        {
+            long S = k.shape[2];
+            k = k.unsqueeze(2).expand(B, _kvHeads, groups, S, _headDim).reshape(B, _heads, S, _headDim); // (B, nh, S, hs)
+            v = v.unsqueeze(2).expand(B, _kvHeads, groups, S, _headDim).reshape(B, _heads, S, _headDim); // (B, nh, S, hs)
+        }
+        var y = nn.functional.scaled_dot_product_attention(q, k, v, mask); // (B, nh, T, hs)
+        y = y.transpose(1, 2).reshape(B, T, _heads * _headDim);             // (B, T, nh*hs)
+        return o_proj.forward(y);
+    }
+}
+
+/// <summary>The SiLU-gated feed-forward block: down(silu(gate(x)) * up(x)).</summary>
+public sealed class Mlp : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006
+    public readonly LoraLinear gate_proj, up_proj, down_proj;
+#pragma warning restore IDE1006
+
+    public Mlp(ModelConfig c, ScalarType dtype, Device? device) : base("Mlp")
+    {
+        gate_proj = new LoraLinear(c.HiddenSize, c.IntermediateSize, c.MlpBias, dtype, device);
+        up_proj = new LoraLinear(c.HiddenSize, c.IntermediateSize, c.MlpBias, dtype, device);
+        down_proj = new LoraLinear(c.IntermediateSize, c.HiddenSize, c.MlpBias, dtype, device);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) =>
+        down_proj.forward(nn.functional.silu(gate_proj.forward(x)) * up_proj.forward(x));
+}
+
+/// <summary>One transformer block: pre-norm attention and pre-norm MLP, each with a residual connection.</summary>
+public sealed class DecoderLayer : nn.Module
+{
+#pragma warning disable IDE1006
+    public readonly Attention self_attn;
+    public readonly Mlp mlp;
+    public readonly RmsNorm input_layernorm, post_attention_layernorm;
+#pragma warning restore IDE1006
+
+    public DecoderLayer(ModelConfig c, ScalarType dtype, Device? device) : base("DecoderLayer")
+    {
+        self_attn = new Attention(c, dtype, device);
+        mlp = new Mlp(c, dtype, device);
+        input_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
+        post_attention_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
+        RegisterComponents();
+    }
+
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache, int layer)
+    {
+        x = x + self_attn.Forward(input_layernorm.forward(x), cos, sin, mask, cache, layer);
+        return x + mlp.forward(post_attention_layernorm.forward(x));
+    }
+}

@@ -1,0 +1,201 @@
+using LfU.MLNet.Adapters;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LfU.MLNet.Model;
+
+/// <summary>What a forward pass returns: logits, the loss when labels were given, and hidden states on request.</summary>
+/// <param name="Logits">(B, T, vocab), or (B, 1, vocab) when only the last position was asked for.</param>
+/// <param name="Loss">Mean cross-entropy over label positions that are not -100 (labels are shifted inside), or null.</param>
+/// <param name="HiddenStates">Hugging Face convention: [0] embeddings, [i] output of layer i, [L] after the final norm.</param>
+public sealed record CausalLMOutput(Tensor Logits, Tensor? Loss, IReadOnlyList<Tensor>? HiddenStates);
+
+/// <summary>Optional inputs of a forward pass that the training objectives use.</summary>
+public sealed class ForwardOptions
+{
+    /// <summary>(B, T) 1 for real tokens, 0 for padding; with a cache, covers only the new tokens.</summary>
+    public Tensor? AttentionMask { get; init; }
+    /// <summary>(B, T) next-token targets, -100 to ignore; shifted inside.</summary>
+    public Tensor? Labels { get; init; }
+    /// <summary>Return every layer's hidden state.</summary>
+    public bool OutputHiddenStates { get; init; }
+    /// <summary>Keys and values of earlier positions (generation).</summary>
+    public KvCache? Cache { get; init; }
+    /// <summary>Compute logits for the last position only (generation: saves a (B, T, vocab) matmul).</summary>
+    public bool LastPositionOnly { get; init; }
+    /// <summary>One vector per decoder layer added to that layer's output (RepS steering); recorded states include it.</summary>
+    public IReadOnlyList<Tensor>? LayerSteering { get; init; }
+    /// <summary>Applied to the token embeddings before the first layer (NEFTune noise).</summary>
+    public Func<Tensor, Tensor>? EmbeddingTransform { get; init; }
+}
+
+/// <summary>Token embedding table; the weight is a plain Parameter so it can be tied to the output head.</summary>
+public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006
+    public readonly Parameter weight;
+#pragma warning restore IDE1006
+
+    public TokenEmbedding(long vocab, long dim, ScalarType dtype, Device? device) : base("Embedding")
+    {
+        weight = new Parameter(empty(vocab, dim, dtype: dtype, device: device), requires_grad: false);
+        RegisterComponents();
+    }
+
+    /// <summary>ids: (B, T) int64 → (B, T, C)</summary>
+    public override Tensor forward(Tensor ids) =>
+        weight.index_select(0, ids.reshape(-1)).view(ids.shape[0], ids.shape[1], weight.shape[1]);
+}
+
+/// <summary>The decoder stack (Hugging Face's <c>model.*</c> keys).</summary>
+public sealed class DecoderStack : nn.Module
+{
+#pragma warning disable IDE1006
+    public readonly TokenEmbedding embed_tokens;
+    public readonly ModuleList<DecoderLayer> layers;
+    public readonly RmsNorm norm;
+#pragma warning restore IDE1006
+
+    public DecoderStack(ModelConfig c, ScalarType dtype, Device? device) : base("Model")
+    {
+        embed_tokens = new TokenEmbedding(c.VocabSize, c.HiddenSize, dtype, device);
+        layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.NumHiddenLayers).Select(_ => new DecoderLayer(c, dtype, device)).ToArray());
+        norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
+        RegisterComponents();
+    }
+}
+
+/// <summary>
+/// A decoder-only Llama-family language model (Llama, Mistral, Qwen2, Qwen3). Fields are named like the Hugging Face
+/// weight keys, so <c>named_parameters()</c> yields exactly the checkpoint's names.
+/// </summary>
+public sealed class CausalLM : nn.Module
+{
+#pragma warning disable IDE1006
+    public readonly DecoderStack model;
+    public readonly LoraLinear? lm_head;
+#pragma warning restore IDE1006
+    readonly RotaryEmbedding _rope;
+
+    /// <summary>The configuration the model was built from.</summary>
+    public ModelConfig Config { get; }
+
+    /// <summary>Builds an uninitialised model (load a checkpoint or call <see cref="InitializeWeights"/>).</summary>
+    public CausalLM(ModelConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base("CausalLM")
+    {
+        config.Validate();
+        Config = config;
+        model = new DecoderStack(config, dtype, device);
+        if (!config.TieWordEmbeddings) lm_head = new LoraLinear(config.HiddenSize, config.VocabSize, false, dtype, device);
+        _rope = new RotaryEmbedding(config, device);
+        RegisterComponents();
+    }
+
+    /// <summary>The dtype of the base weights.</summary>
+    public ScalarType DType => model.embed_tokens.weight.dtype;
+
+    /// <summary>The device the weights live on.</summary>
+    public Device Device => model.embed_tokens.weight.device;
+
+    /// <summary>Number of decoder layers.</summary>
+    public int LayerCount => Config.NumHiddenLayers;
+
+    /// <summary>Every projection of every block, keyed by its Hugging Face module name (e.g. model.layers.0.self_attn.q_proj).</summary>
+    public IEnumerable<(string Name, LoraLinear Layer)> BlockLinears()
+    {
+        for (int i = 0; i < model.layers.Count; i++)
+        {
+            var l = model.layers[i];
+            string p = $"model.layers.{i}.";
+            yield return (p + "self_attn.q_proj", l.self_attn.q_proj);
+            yield return (p + "self_attn.k_proj", l.self_attn.k_proj);
+            yield return (p + "self_attn.v_proj", l.self_attn.v_proj);
+            yield return (p + "self_attn.o_proj", l.self_attn.o_proj);
+            yield return (p + "mlp.gate_proj", l.mlp.gate_proj);
+            yield return (p + "mlp.up_proj", l.mlp.up_proj);
+            yield return (p + "mlp.down_proj", l.mlp.down_proj);
+        }
+    }
+
+    /// <summary>Random initialisation for training from scratch: normal(0, std) weights, zero biases, unit norms.</summary>
+    public void InitializeWeights(double std, long seed)
+    {
+        using var _ = no_grad();
+        var gen = new Generator((ulong)seed, Device);
+        foreach (var (name, p) in named_parameters())
+        {
+            if (name.Contains("lora_")) continue;
+            if (name.EndsWith("norm.weight")) p.fill_(1.0);
+            else if (name.EndsWith(".bias")) p.zero_();
+            else nn.init.normal_(p, 0, std, gen);
+        }
+    }
+
+    /// <summary>Runs the model on token ids (B, T).</summary>
+    public CausalLMOutput Forward(Tensor inputIds, ForwardOptions? options = null)
+    {
+        options ??= new ForwardOptions();
+        long B = inputIds.shape[0], T = inputIds.shape[1];
+        var cache = options.Cache;
+        long past = cache?.Length ?? 0;
+        var newMask = options.AttentionMask ?? ones(B, T, dtype: ScalarType.Int64, device: inputIds.device);
+        var fullMask = cache is null ? newMask : cache.ExtendMask(newMask);                   // (B, S)
+        var positions = (fullMask.cumsum(1, ScalarType.Int64) - 1).clamp_min(0)[.., (int)past..]; // (B, T)
+        var attend = AttentionMask(fullMask, past, T);                                       // (B, 1, T, S)
+
+        var x = model.embed_tokens.forward(inputIds); // (B, T, C)
+        if (options.EmbeddingTransform is not null) x = options.EmbeddingTransform(x);
+        var (cos, sin) = _rope.Angles(positions, x.dtype);
+
+        List<Tensor>? hidden = options.OutputHiddenStates ? new List<Tensor> { x } : null;
+        var steering = options.LayerSteering;
+        if (steering is not null && steering.Count != LayerCount)
+            throw new ArgumentException($"LayerSteering has {steering.Count} vectors; the model has {LayerCount} layers.");
+        for (int i = 0; i < LayerCount; i++)
+        {
+            x = model.layers[i].Forward(x, cos, sin, attend, cache, i);
+            if (steering is not null) x = x + steering[i];
+            if (hidden is not null && i < LayerCount - 1) hidden.Add(x);
+        }
+        x = model.norm.forward(x);
+        hidden?.Add(x);
+
+        if (options.LastPositionOnly) x = x[.., ^1..]; // (B, 1, C)
+        var logits = lm_head is not null ? lm_head.forward(x) : nn.functional.linear(x, model.embed_tokens.weight); // (B, T, vocab)
+        var loss = options.Labels is null ? null : CrossEntropy(logits, options.Labels);
+        return new CausalLMOutput(logits, loss, hidden);
+    }
+
+    /// <summary>
+    /// Causal + padding mask as booleans (true = may attend). Each query may always attend to itself, so rows of
+    /// padding never become all-masked (that would give NaN, and NaN times a zero weight is still NaN downstream).
+    /// </summary>
+    static Tensor AttentionMask(Tensor fullMask, long past, long T)
+    {
+        long S = fullMask.shape[1];
+        var device = fullMask.device;
+        var q = arange(past, past + T, dtype: ScalarType.Int64, device: device).unsqueeze(1); // (T, 1)
+        var k = arange(0, S, dtype: ScalarType.Int64, device: device).unsqueeze(0);           // (1, S)
+        var causal = k <= q;                                                                 // (T, S)
+        var keyOk = fullMask.to(ScalarType.Bool).unsqueeze(1);                               // (B, 1, S)
+        var allowed = causal.unsqueeze(0).logical_and(keyOk).logical_or((k == q).unsqueeze(0)); // (B, T, S)
+        return allowed.unsqueeze(1);                                                         // (B, 1, T, S)
+    }
+
+    /// <summary>Mean next-token cross-entropy over positions whose (shifted) label is not -100. logits: (B, T, V); labels: (B, T).</summary>
+    public static Tensor CrossEntropy(Tensor logits, Tensor labels)
+    {
+        long V = logits.shape[^1];
+        var shiftedLogits = logits[.., ..^1, ..].reshape(-1, V);  // (B*(T-1), V)
+        var shiftedLabels = labels[.., 1..].reshape(-1);          // (B*(T-1))
+        if (shiftedLogits.dtype != ScalarType.Float64) shiftedLogits = shiftedLogits.to(ScalarType.Float32);
+        return nn.functional.cross_entropy(shiftedLogits, shiftedLabels, ignore_index: -100);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _rope.Dispose();
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,252 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace LfU.MLNet.Model;
+
+/// <summary>RoPE frequency scaling, as named by Hugging Face's <c>rope_type</c>.</summary>
+public enum RopeScalingType
+{
+    /// <summary>No scaling.</summary>
+    Default,
+    /// <summary>Positions divided by <c>factor</c>.</summary>
+    Linear,
+    /// <summary>Llama 3.1's wavelength-dependent scaling.</summary>
+    Llama3,
+}
+
+/// <summary>
+/// The shape of a decoder-only Llama-family model, read from a Hugging Face <c>config.json</c>
+/// (model_type llama, mistral, qwen2, qwen3). One object configures the whole model, as in nanoGPT.
+/// </summary>
+public sealed record ModelConfig
+{
+    public static readonly string[] SupportedModelTypes = { "llama", "mistral", "qwen2", "qwen3" };
+    public static readonly string[] SupportedRopeTypes = { "default", "linear", "llama3" };
+
+    public string ModelType { get; init; } = "llama";
+    public int VocabSize { get; init; }
+    public int HiddenSize { get; init; }
+    public int IntermediateSize { get; init; }
+    public int NumHiddenLayers { get; init; }
+    public int NumAttentionHeads { get; init; }
+    public int NumKeyValueHeads { get; init; }
+    /// <summary>Per-head size; may differ from HiddenSize / NumAttentionHeads (Qwen3).</summary>
+    public int HeadDim { get; init; }
+    public double RmsNormEps { get; init; } = 1e-6;
+    public double RopeTheta { get; init; } = 10000.0;
+    public RopeScalingType RopeScaling { get; init; } = RopeScalingType.Default;
+    public double RopeFactor { get; init; } = 1.0;
+    public double RopeLowFreqFactor { get; init; } = 1.0;
+    public double RopeHighFreqFactor { get; init; } = 4.0;
+    public int RopeOriginalMaxPositions { get; init; } = 8192;
+    public int MaxPositionEmbeddings { get; init; } = 2048;
+    public bool TieWordEmbeddings { get; init; }
+    /// <summary>Bias on q/k/v projections (Qwen2 always; Llama when <c>attention_bias</c>).</summary>
+    public bool QkvBias { get; init; }
+    /// <summary>Bias on the output projection (Llama's <c>attention_bias</c> covers it too).</summary>
+    public bool OutputBias { get; init; }
+    public bool MlpBias { get; init; }
+    /// <summary>RMSNorm on each head's queries and keys (Qwen3).</summary>
+    public bool QkNorm { get; init; }
+    public int? BosTokenId { get; init; }
+    public IReadOnlyList<int> EosTokenIds { get; init; } = Array.Empty<int>();
+    public int? PadTokenId { get; init; }
+    /// <summary>The dtype the checkpoint was saved in (<c>torch_dtype</c> / <c>dtype</c>), e.g. "bfloat16".</summary>
+    public string TorchDtype { get; init; } = "float32";
+
+    /// <summary>The original JSON, kept so a merged checkpoint can be written back with every field the user had.</summary>
+    public JsonObject? Raw { get; init; }
+
+    /// <summary>Reads <c>config.json</c> from a model folder (or the file itself).</summary>
+    public static ModelConfig FromFile(string path)
+    {
+        string file = Directory.Exists(path) ? Path.Combine(path, "config.json") : path;
+        if (!File.Exists(file))
+            throw new FileNotFoundException($"No config.json found at '{file}'. Point at a Hugging Face model folder that contains config.json.", file);
+        JsonNode? node;
+        try { node = JsonNode.Parse(File.ReadAllText(file)); }
+        catch (JsonException e) { throw new InvalidDataException($"{file}: not valid JSON ({e.Message}).", e); }
+        if (node is not JsonObject obj) throw new InvalidDataException($"{file}: expected a JSON object at the top level.");
+        return FromJson(obj, file);
+    }
+
+    /// <summary>Parses a Hub-style config object; <paramref name="source"/> names it in error messages.</summary>
+    public static ModelConfig FromJson(JsonObject json, string source = "config.json")
+    {
+        var r = new Reader(json, source);
+        string modelType = r.String("model_type") ?? throw r.Error("model_type", "is missing", $"supported: {string.Join(", ", SupportedModelTypes)}");
+        if (!SupportedModelTypes.Contains(modelType))
+            throw r.Error("model_type", $"'{modelType}' is not supported", $"supported: {string.Join(", ", SupportedModelTypes)}");
+        string? act = r.String("hidden_act") ?? r.String("hidden_activation");
+        if (act != null && act != "silu")
+            throw r.Error("hidden_act", $"'{act}' is not supported", "supported: silu");
+
+        int hidden = r.RequiredInt("hidden_size");
+        int heads = r.RequiredInt("num_attention_heads");
+        int kvHeads = r.Int("num_key_value_heads") ?? heads;
+        int headDim = r.Int("head_dim") ?? (heads > 0 ? hidden / heads : 0);
+        if (heads <= 0 || hidden <= 0 || headDim <= 0 || kvHeads <= 0)
+            throw r.Error("num_attention_heads", "hidden_size, num_attention_heads, num_key_value_heads and head_dim must be positive", "fix the config");
+        if (heads % kvHeads != 0)
+            throw r.Error("num_key_value_heads", $"{kvHeads} does not divide num_attention_heads {heads}", "grouped-query attention needs a whole number of query heads per key/value head");
+        if (headDim % 2 != 0) throw r.Error("head_dim", $"{headDim} is odd", "rotary embeddings need an even head size");
+        bool attentionBias = r.Bool("attention_bias") ?? false;
+
+        // RoPE: the transformers v4 form (rope_theta + rope_scaling) or the newer rope_parameters form.
+        double theta = r.Double("rope_theta") ?? 10000.0;
+        JsonObject? scaling = json["rope_scaling"] as JsonObject;
+        string scalingField = "rope_scaling";
+        if (json["rope_parameters"] is JsonObject ropeParameters)
+        {
+            scaling = ropeParameters;
+            scalingField = "rope_parameters";
+            theta = new Reader(ropeParameters, source).Double("rope_theta") ?? theta;
+        }
+        var rope = RopeScalingType.Default;
+        double factor = 1, low = 1, high = 4;
+        int original = r.Int("max_position_embeddings") ?? 2048;
+        if (scaling != null)
+        {
+            var s = new Reader(scaling, source, scalingField + ".");
+            string type = s.String("rope_type") ?? s.String("type") ?? "default";
+            rope = type switch
+            {
+                "default" => RopeScalingType.Default,
+                "linear" => RopeScalingType.Linear,
+                "llama3" => RopeScalingType.Llama3,
+                _ => throw s.Error("rope_type", $"'{type}' is not supported", $"supported: {string.Join(", ", SupportedRopeTypes)}"),
+            };
+            factor = s.Double("factor") ?? 1.0;
+            if (rope != RopeScalingType.Default && factor <= 0) throw s.Error("factor", $"{factor} must be positive", "fix the config");
+            low = s.Double("low_freq_factor") ?? 1.0;
+            high = s.Double("high_freq_factor") ?? 4.0;
+            original = s.Int("original_max_position_embeddings") ?? original;
+            if (rope == RopeScalingType.Llama3 && high <= low)
+                throw s.Error("high_freq_factor", $"{high} must exceed low_freq_factor {low}", "fix the config");
+        }
+
+        var eos = new List<int>();
+        switch (json["eos_token_id"])
+        {
+            case JsonArray arr: eos.AddRange(arr.Select(n => n!.GetValue<int>())); break;
+            case JsonValue v: eos.Add(v.GetValue<int>()); break;
+        }
+
+        return new ModelConfig
+        {
+            ModelType = modelType,
+            VocabSize = r.RequiredInt("vocab_size"),
+            HiddenSize = hidden,
+            IntermediateSize = r.RequiredInt("intermediate_size"),
+            NumHiddenLayers = r.RequiredInt("num_hidden_layers"),
+            NumAttentionHeads = heads,
+            NumKeyValueHeads = kvHeads,
+            HeadDim = headDim,
+            RmsNormEps = r.Double("rms_norm_eps") ?? 1e-6,
+            RopeTheta = theta,
+            RopeScaling = rope,
+            RopeFactor = factor,
+            RopeLowFreqFactor = low,
+            RopeHighFreqFactor = high,
+            RopeOriginalMaxPositions = original,
+            MaxPositionEmbeddings = r.Int("max_position_embeddings") ?? 2048,
+            TieWordEmbeddings = r.Bool("tie_word_embeddings") ?? false,
+            QkvBias = modelType == "qwen2" || attentionBias,
+            OutputBias = modelType is "llama" or "mistral" or "qwen3" && attentionBias,
+            MlpBias = r.Bool("mlp_bias") ?? false,
+            QkNorm = modelType == "qwen3",
+            BosTokenId = r.Int("bos_token_id"),
+            EosTokenIds = eos,
+            PadTokenId = r.Int("pad_token_id"),
+            TorchDtype = r.String("torch_dtype") ?? r.String("dtype") ?? "float32",
+            Raw = json,
+        };
+    }
+
+    /// <summary>Writes a Hub-style config.json (the original fields, when known, with ours on top).</summary>
+    public JsonObject ToJson()
+    {
+        var o = Raw != null ? (JsonObject)Raw.DeepClone() : new JsonObject();
+        o["model_type"] = ModelType;
+        o["architectures"] ??= new JsonArray(ModelType switch
+        {
+            "qwen2" => "Qwen2ForCausalLM", "qwen3" => "Qwen3ForCausalLM", "mistral" => "MistralForCausalLM", _ => "LlamaForCausalLM",
+        });
+        o["vocab_size"] = VocabSize;
+        o["hidden_size"] = HiddenSize;
+        o["intermediate_size"] = IntermediateSize;
+        o["num_hidden_layers"] = NumHiddenLayers;
+        o["num_attention_heads"] = NumAttentionHeads;
+        o["num_key_value_heads"] = NumKeyValueHeads;
+        o["head_dim"] = HeadDim;
+        o["hidden_act"] = "silu";
+        o["rms_norm_eps"] = RmsNormEps;
+        o["max_position_embeddings"] = MaxPositionEmbeddings;
+        o["tie_word_embeddings"] = TieWordEmbeddings;
+        if (ModelType is "llama" or "mistral") o["attention_bias"] = QkvBias;
+        if (ModelType == "llama") o["mlp_bias"] = MlpBias;
+        if (o["rope_parameters"] is JsonObject rp) rp["rope_theta"] = RopeTheta; else o["rope_theta"] = RopeTheta;
+        if (BosTokenId is int bos) o["bos_token_id"] = bos;
+        if (EosTokenIds.Count == 1) o["eos_token_id"] = EosTokenIds[0];
+        else if (EosTokenIds.Count > 1) o["eos_token_id"] = new JsonArray(EosTokenIds.Select(e => (JsonNode)e).ToArray());
+        if (PadTokenId is int pad) o["pad_token_id"] = pad;
+        o["torch_dtype"] = TorchDtype;
+        return o;
+    }
+
+    /// <summary>Rejects shapes no model can have, naming the field.</summary>
+    public void Validate()
+    {
+        void Positive(int v, string field) { if (v <= 0) throw new InvalidDataException($"config.json: {field} must be positive (found {v})."); }
+        Positive(VocabSize, "vocab_size"); Positive(HiddenSize, "hidden_size"); Positive(IntermediateSize, "intermediate_size");
+        Positive(NumHiddenLayers, "num_hidden_layers"); Positive(NumAttentionHeads, "num_attention_heads");
+        Positive(NumKeyValueHeads, "num_key_value_heads"); Positive(HeadDim, "head_dim");
+        if (NumAttentionHeads % NumKeyValueHeads != 0)
+            throw new InvalidDataException($"config.json: num_key_value_heads {NumKeyValueHeads} must divide num_attention_heads {NumAttentionHeads}.");
+    }
+
+    sealed class Reader(JsonObject json, string source, string prefix = "")
+    {
+        public Exception Error(string field, string problem, string fix) =>
+            new InvalidDataException($"{source}: {prefix}{field} {problem} ({fix}).");
+
+        JsonValue? Value(string field) => json[field] switch
+        {
+            null => null,
+            JsonValue v => v,
+            _ => throw Error(field, "must be a single value", "see the Hugging Face config documentation"),
+        };
+
+        public string? String(string field)
+        {
+            var v = Value(field);
+            if (v == null) return null;
+            return v.TryGetValue(out string? s) ? s : throw Error(field, "must be a string", "see the Hugging Face config documentation");
+        }
+
+        public double? Double(string field)
+        {
+            var v = Value(field);
+            if (v == null) return null;
+            return v.TryGetValue(out double d) ? d : throw Error(field, "must be a number", "see the Hugging Face config documentation");
+        }
+
+        public int? Int(string field)
+        {
+            var v = Value(field);
+            if (v == null) return null;
+            if (v.TryGetValue(out int i)) return i;
+            if (v.TryGetValue(out double d) && d == Math.Floor(d) && Math.Abs(d) < int.MaxValue) return (int)d;
+            throw Error(field, "must be an integer", "see the Hugging Face config documentation");
+        }
+
+        public int RequiredInt(string field) => Int(field) ?? throw Error(field, "is missing", "every Llama-family config.json has it");
+
+        public bool? Bool(string field)
+        {
+            var v = Value(field);
+            if (v == null) return null;
+            return v.TryGetValue(out bool b) ? b : throw Error(field, "must be true or false", "see the Hugging Face config documentation");
+        }
+    }
+}
