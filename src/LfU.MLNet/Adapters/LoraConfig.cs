@@ -1,0 +1,86 @@
+using LfU.MLNet.Model;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LfU.MLNet.Adapters;
+
+/// <summary>LoRA hyper-parameters, named as in PEFT's adapter_config.json. Defaults are the LfU paper's.</summary>
+public sealed record LoraConfig
+{
+    /// <summary>The projections every block may adapt (Hugging Face module names); lm_head is never adapted.</summary>
+    public static readonly string[] AllLinearTargets = { "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj" };
+
+    /// <summary>Rank r of the update B·A. Default 8.</summary>
+    public int Rank { get; init; } = 8;
+    /// <summary>lora_alpha; the update is scaled by alpha / r (or alpha / √r with rsLoRA). Default 16.</summary>
+    public double Alpha { get; init; } = 16;
+    /// <summary>Dropout on the adapter's input. Default 0.</summary>
+    public double Dropout { get; init; }
+    /// <summary>Scale by alpha / √r (rank-stabilised LoRA) instead of alpha / r.</summary>
+    public bool UseRsLora { get; init; }
+    /// <summary>Which projections to adapt. Default: all linear layers of every block.</summary>
+    public IReadOnlyList<string> TargetModules { get; init; } = AllLinearTargets;
+
+    /// <summary>Checks the values, naming the bad one.</summary>
+    public void Validate()
+    {
+        if (Rank <= 0) throw new ArgumentOutOfRangeException(nameof(Rank), Rank, "LoRA rank must be a positive integer (the paper uses 8).");
+        if (Alpha <= 0) throw new ArgumentOutOfRangeException(nameof(Alpha), Alpha, "lora_alpha must be positive (the paper uses 16).");
+        if (Dropout is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "LoRA dropout must be in [0, 1).");
+        var unknown = TargetModules.Where(t => !AllLinearTargets.Contains(t)).ToList();
+        if (unknown.Count > 0 || TargetModules.Count == 0)
+            throw new ArgumentException($"Unknown LoRA target module(s) {string.Join(", ", unknown.Select(u => $"'{u}'"))}; choose from {string.Join(", ", AllLinearTargets)}.", nameof(TargetModules));
+    }
+}
+
+/// <summary>Attaches, lists and removes LoRA adapters on a <see cref="CausalLM"/>.</summary>
+public static class LoraAdapters
+{
+    /// <summary>PEFT's prefix in saved adapter files.</summary>
+    public const string PeftPrefix = "base_model.model.";
+
+    /// <summary>
+    /// Attaches a fresh adapter (A Kaiming-uniform from <paramref name="seed"/>, B zero) to every targeted projection.
+    /// Returns the adapter parameters by PEFT's saved names (e.g. base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight).
+    /// </summary>
+    public static IReadOnlyList<(string Name, Parameter Parameter)> Attach(CausalLM model, LoraConfig config, long seed, ScalarType dtype = ScalarType.Float32)
+    {
+        config.Validate();
+        using var generator = new Generator((ulong)seed, model.Device);
+        foreach (var (name, layer) in model.BlockLinears())
+            if (config.TargetModules.Contains(name[(name.LastIndexOf('.') + 1)..]))
+                layer.AddLora(config.Rank, config.Alpha, config.Dropout, config.UseRsLora, dtype, generator);
+        return Parameters(model);
+    }
+
+    /// <summary>The adapter parameters currently attached, by PEFT's saved names, in a fixed order.</summary>
+    public static IReadOnlyList<(string Name, Parameter Parameter)> Parameters(CausalLM model)
+    {
+        var result = new List<(string, Parameter)>();
+        foreach (var (name, layer) in model.BlockLinears())
+        {
+            if (!layer.HasLora) continue;
+            result.Add(($"{PeftPrefix}{name}.lora_A.weight", layer.lora_A!.weight!));
+            result.Add(($"{PeftPrefix}{name}.lora_B.weight", layer.lora_B!.weight!));
+        }
+        return result;
+    }
+
+    /// <summary>Removes every adapter (merged ones are unmerged first).</summary>
+    public static void RemoveAll(CausalLM model)
+    {
+        foreach (var (_, layer) in model.BlockLinears()) layer.RemoveLora();
+    }
+
+    /// <summary>Folds every adapter into its base weight.</summary>
+    public static void MergeAll(CausalLM model)
+    {
+        foreach (var (_, layer) in model.BlockLinears()) layer.Merge();
+    }
+
+    /// <summary>Undoes <see cref="MergeAll"/>.</summary>
+    public static void UnmergeAll(CausalLM model)
+    {
+        foreach (var (_, layer) in model.BlockLinears()) layer.Unmerge();
+    }
+}
