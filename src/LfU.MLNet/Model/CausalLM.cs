@@ -183,14 +183,16 @@ public sealed class CausalLM : nn.Module
         return allowed.unsqueeze(1);                                                         // (B, 1, T, S)
     }
 
-    /// <summary>Mean next-token cross-entropy over positions whose (shifted) label is not -100. logits: (B, T, V); labels: (B, T).</summary>
+    /// <summary>
+    /// Mean next-token cross-entropy over positions whose (shifted) label is not -100. logits: (B, T, V); labels: (B, T).
+    /// Computed in float32 exactly as transformers does (labels shifted left and padded with -100, logits upcast),
+    /// so losses and gradients match PyTorch references bit for bit in float64 and stay stable in half precision.
+    /// </summary>
     public static Tensor CrossEntropy(Tensor logits, Tensor labels)
     {
         long V = logits.shape[^1];
-        var shiftedLogits = logits[.., ..^1, ..].reshape(-1, V);  // (B*(T-1), V)
-        var shiftedLabels = labels[.., 1..].reshape(-1);          // (B*(T-1))
-        if (shiftedLogits.dtype != ScalarType.Float64) shiftedLogits = shiftedLogits.to(ScalarType.Float32);
-        return nn.functional.cross_entropy(shiftedLogits, shiftedLabels, ignore_index: -100);
+        var shifted = nn.functional.pad(labels[.., 1..], new long[] { 0, 1 }, value: -100); // (B, T)
+        return nn.functional.cross_entropy(logits.to(ScalarType.Float32).reshape(-1, V), shifted.reshape(-1), ignore_index: -100);
     }
 
     protected override void Dispose(bool disposing)

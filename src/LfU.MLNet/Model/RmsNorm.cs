@@ -22,8 +22,8 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         var inputType = x.dtype;
-        // float64 stays float64 (exact reference computations); everything narrower is normalised in float32.
-        var h = inputType == ScalarType.Float64 ? x : x.to(ScalarType.Float32);
+        // Always float32, as transformers does (also for float64 models, which the reference computations use).
+        var h = x.to(ScalarType.Float32);
         var variance = h.pow(2).mean(new long[] { -1 }, keepdim: true);
         h = h * rsqrt(variance + _eps);
         return weight * h.to(inputType);

@@ -1,0 +1,85 @@
+using LfU.MLNet.Checkpoints;
+using LfU.MLNet.Generation;
+using LfU.MLNet.Model;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace LfU.MLNet.Tests.Model;
+
+/// <summary>Logits, every hidden state and greedy generation against PyTorch/transformers references.</summary>
+public class ParityTests
+{
+    [Theory]
+    [InlineData("llama-tiny")]
+    [InlineData("qwen2-tiny")]
+    public void LogitsAndHiddenStatesMatchTransformers(string name)
+    {
+        using var scope = NewDisposeScope();
+        using var model = PretrainedModel.Load(FixturePaths.Model(name));
+        using var expected = SafeTensorsFile.Open(Path.Combine(FixturePaths.Model(name), "expected.safetensors"));
+        var ids = expected.Read("input_ids");
+        var mask = expected.Read("attention_mask");
+        CausalLMOutput output;
+        using (no_grad())
+            output = model.Forward(ids, new ForwardOptions { AttentionMask = mask, OutputHiddenStates = true });
+        var valid = mask.to(ScalarType.Bool); // compare only real positions
+
+        Assert.Equal(model.LayerCount + 1, output.HiddenStates!.Count);
+        AssertClose(expected.Read("logits")[valid], output.Logits[valid], 1e-4, "logits");
+        for (int i = 0; i <= model.LayerCount; i++)
+            AssertClose(expected.Read($"hidden_states.{i}")[valid], output.HiddenStates[i][valid], 1e-4, $"hidden_states.{i}");
+    }
+
+    [Theory]
+    [InlineData("llama-tiny")]
+    [InlineData("qwen2-tiny")]
+    public void GreedyGenerationWithKvCacheMatchesTransformers(string name)
+    {
+        using var scope = NewDisposeScope();
+        using var model = PretrainedModel.Load(FixturePaths.Model(name));
+        using var expected = SafeTensorsFile.Open(Path.Combine(FixturePaths.Model(name), "expected.safetensors"));
+        var prompt = expected.Read("generate.prompt");
+        long[] greedy = expected.Read("generate.greedy").data<long>().ToArray();
+        var generated = TokenGenerator.Generate(model, prompt, ones_like(prompt), maxNewTokens: 10);
+        Assert.Equal(greedy, prompt.data<long>().ToArray().Concat(generated[0]).ToArray());
+    }
+
+    [Fact]
+    public void LeftPaddedBatchGeneratesWhatEachPromptGeneratesAlone()
+    {
+        using var scope = NewDisposeScope();
+        using var model = PretrainedModel.Load(FixturePaths.Model("llama-tiny"));
+        long[] a = { 5, 17, 99, 3, 42, 7 }, b = { 11, 250, 8 };
+        var batch = tensor(new long[] { 5, 17, 99, 3, 42, 7, 0, 0, 0, 11, 250, 8 }, new long[] { 2, 6 });
+        var mask = tensor(new long[] { 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1 }, new long[] { 2, 6 });
+        var together = TokenGenerator.Generate(model, batch, mask, maxNewTokens: 8);
+        var aloneA = TokenGenerator.Generate(model, tensor(a, new long[] { 1, 6 }), ones(1, 6, dtype: ScalarType.Int64), 8);
+        var aloneB = TokenGenerator.Generate(model, tensor(b, new long[] { 1, 3 }), ones(1, 3, dtype: ScalarType.Int64), 8);
+        Assert.Equal(aloneA[0], together[0]);
+        Assert.Equal(aloneB[0], together[1]);
+    }
+
+    [Fact]
+    public void Bfloat16WeightsStayBfloat16AndTrackFloat32()
+    {
+        using var scope = NewDisposeScope();
+        using var model32 = PretrainedModel.Load(FixturePaths.Model("llama-tiny"));
+        using var model16 = PretrainedModel.Load(FixturePaths.Model("llama-tiny"), ScalarType.BFloat16);
+        Assert.All(model16.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
+        var ids = tensor(new long[] { 1, 5, 9, 200, 3, 77 }, new long[] { 1, 6 });
+        using var _ = no_grad();
+        var l32 = model32.Forward(ids).Logits;
+        var l16 = model16.Forward(ids).Logits;
+        Assert.Equal(ScalarType.BFloat16, l16.dtype);
+        var rel = ((l16.to(ScalarType.Float32) - l32).abs().max() / l32.abs().max()).item<float>();
+        Assert.True(rel < 0.1, $"bfloat16 logits deviate {rel:G3} relative from float32");
+    }
+
+    internal static void AssertClose(Tensor expected, Tensor actual, double tolerance, string what)
+    {
+        Assert.Equal(expected.shape, actual.shape);
+        double diff = (expected.to(ScalarType.Float64) - actual.to(ScalarType.Float64)).abs().max().item<double>();
+        Assert.True(diff <= tolerance, $"{what}: max abs diff {diff:G4} exceeds {tolerance:G2}");
+    }
+}
