@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using System.Text.Unicode;
 using LfU.MLNet.Native;
 using Microsoft.Win32.SafeHandles;
 using TorchSharp;
@@ -146,6 +147,9 @@ public sealed class SafeTensorsFile : IDisposable
     /// <summary>Parses and validates the JSON header against a data section of <paramref name="dataLength"/> bytes.</summary>
     static (Dictionary<string, SafeTensorInfo>, Dictionary<string, string>) ParseHeader(byte[] header, long dataLength, string path)
     {
+        // JsonDocument checks UTF-8 only lazily, when a string is read; check it all up front.
+        if (!Utf8.IsValid(header))
+            throw Corrupt(path, "the header is not valid UTF-8 text");
         JsonDocument document;
         try
         {
@@ -209,9 +213,8 @@ public sealed class SafeTensorsFile : IDisposable
 
         var shapeElement = Field(entry, "shape", JsonValueKind.Array, where, path);
         var shape = new long[shapeElement.GetArrayLength()];
-        int i = 0;
-        foreach (var dim in shapeElement.EnumerateArray())
-            shape[i++] = NonNegativeInteger(dim, $"{where}: shape dimension {i}", path);
+        for (int i = 0; i < shape.Length; i++)
+            shape[i] = NonNegativeInteger(shapeElement[i], $"{where}: shape[{i}]", path);
 
         var offsetsElement = Field(entry, "data_offsets", JsonValueKind.Array, where, path);
         if (offsetsElement.GetArrayLength() != 2)
