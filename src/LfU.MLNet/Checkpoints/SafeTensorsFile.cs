@@ -14,7 +14,10 @@ namespace LfU.MLNet.Checkpoints;
 /// a message naming the problem rather than later with a crash. Tensors are read one at a time, straight from the file
 /// into the tensor's memory, so loading a model never holds more than the tensor being read besides the model itself.
 /// </summary>
-/// <remarks>Only little-endian hosts are supported (the format is little-endian and bytes are copied as they are).</remarks>
+/// <remarks>
+/// Only little-endian hosts are supported (the format is little-endian and bytes are copied as they are).
+/// Unused bytes between or after tensors are tolerated (the Python library rejects them); overlapping tensors are not.
+/// </remarks>
 public sealed class SafeTensorsFile : IDisposable
 {
     /// <summary>The Python/Rust library refuses larger headers; so do we, so a corrupt length cannot make us allocate gigabytes.</summary>

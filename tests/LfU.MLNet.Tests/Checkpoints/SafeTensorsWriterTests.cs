@@ -66,6 +66,18 @@ public class SafeTensorsWriterTests
     }
 
     [Fact]
+    public void TensorsLargerThanOneIoChunkRoundTrip()
+    {
+        using var scratch = new ScratchFolder();
+        using var big = arange(5_000_001, dtype: ScalarType.Float64); // 40 MB: three 16 MB chunks, the last partial
+        string path = scratch.File("big.safetensors");
+        SafeTensorsWriter.Write(path, [("big", big)]);
+        using var file = SafeTensorsFile.Open(path);
+        using var read = file.Read("big");
+        Assert.True(SameValues(big, read));
+    }
+
+    [Fact]
     public void NonContiguousAndNonLeafTensorsAreWrittenAsTheirValues()
     {
         using var scratch = new ScratchFolder();
