@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using static TorchSharp.torch;
 
 namespace LfU.MLNet.Checkpoints;
@@ -120,10 +121,13 @@ public sealed class CheckpointReader : IDisposable
     /// <summary>Reads the index's <c>weight_map</c> (tensor name → shard file name), rejecting anything malformed.</summary>
     static Dictionary<string, string> ReadWeightMap(string indexPath)
     {
+        byte[] bytes = File.ReadAllBytes(indexPath);
+        if (!Utf8.IsValid(bytes))
+            throw new InvalidDataException($"{indexPath} is not valid UTF-8 text.");
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(File.ReadAllBytes(indexPath));
+            document = JsonDocument.Parse(bytes);
         }
         catch (JsonException e)
         {

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using System.Text.Unicode;
 using LfU.MLNet.Native;
 using Microsoft.Win32.SafeHandles;
 using TorchSharp;
@@ -13,7 +14,10 @@ namespace LfU.MLNet.Checkpoints;
 /// a message naming the problem rather than later with a crash. Tensors are read one at a time, straight from the file
 /// into the tensor's memory, so loading a model never holds more than the tensor being read besides the model itself.
 /// </summary>
-/// <remarks>Only little-endian hosts are supported (the format is little-endian and bytes are copied as they are).</remarks>
+/// <remarks>
+/// Only little-endian hosts are supported (the format is little-endian and bytes are copied as they are).
+/// Unused bytes between or after tensors are tolerated (the Python library rejects them); overlapping tensors are not.
+/// </remarks>
 public sealed class SafeTensorsFile : IDisposable
 {
     /// <summary>The Python/Rust library refuses larger headers; so do we, so a corrupt length cannot make us allocate gigabytes.</summary>
@@ -146,6 +150,9 @@ public sealed class SafeTensorsFile : IDisposable
     /// <summary>Parses and validates the JSON header against a data section of <paramref name="dataLength"/> bytes.</summary>
     static (Dictionary<string, SafeTensorInfo>, Dictionary<string, string>) ParseHeader(byte[] header, long dataLength, string path)
     {
+        // JsonDocument checks UTF-8 only lazily, when a string is read; check it all up front.
+        if (!Utf8.IsValid(header))
+            throw Corrupt(path, "the header is not valid UTF-8 text");
         JsonDocument document;
         try
         {
@@ -209,9 +216,8 @@ public sealed class SafeTensorsFile : IDisposable
 
         var shapeElement = Field(entry, "shape", JsonValueKind.Array, where, path);
         var shape = new long[shapeElement.GetArrayLength()];
-        int i = 0;
-        foreach (var dim in shapeElement.EnumerateArray())
-            shape[i++] = NonNegativeInteger(dim, $"{where}: shape dimension {i}", path);
+        for (int i = 0; i < shape.Length; i++)
+            shape[i] = NonNegativeInteger(shapeElement[i], $"{where}: shape[{i}]", path);
 
         var offsetsElement = Field(entry, "data_offsets", JsonValueKind.Array, where, path);
         if (offsetsElement.GetArrayLength() != 2)
