@@ -142,7 +142,7 @@ public sealed class CausalLM : nn.Module
         var newMask = options.AttentionMask ?? ones(B, T, dtype: ScalarType.Int64, device: inputIds.device);
         var fullMask = cache is null ? newMask : cache.ExtendMask(newMask);                   // (B, S)
         var positions = (fullMask.cumsum(1, ScalarType.Int64) - 1).clamp_min(0)[.., (int)past..]; // (B, T)
-        var attend = AttentionMask(fullMask, past, T);                                       // (B, 1, T, S)
+        var attend = AttentionMask(fullMask, past, T, Config.SlidingWindow);                  // (B, 1, T, S)
 
         var x = model.embed_tokens.forward(inputIds); // (B, T, C)
         if (options.EmbeddingTransform is not null) x = options.EmbeddingTransform(x);
@@ -171,13 +171,14 @@ public sealed class CausalLM : nn.Module
     /// Causal + padding mask as booleans (true = may attend). Each query may always attend to itself, so rows of
     /// padding never become all-masked (that would give NaN, and NaN times a zero weight is still NaN downstream).
     /// </summary>
-    static Tensor AttentionMask(Tensor fullMask, long past, long T)
+    static Tensor AttentionMask(Tensor fullMask, long past, long T, int? slidingWindow)
     {
         long S = fullMask.shape[1];
         var device = fullMask.device;
         var q = arange(past, past + T, dtype: ScalarType.Int64, device: device).unsqueeze(1); // (T, 1)
         var k = arange(0, S, dtype: ScalarType.Int64, device: device).unsqueeze(0);           // (1, S)
         var causal = k <= q;                                                                 // (T, S)
+        if (slidingWindow is int w) causal = causal.logical_and(q - k < w);
         var keyOk = fullMask.to(ScalarType.Bool).unsqueeze(1);                               // (B, 1, S)
         var allowed = causal.unsqueeze(0).logical_and(keyOk).logical_or((k == q).unsqueeze(0)); // (B, T, S)
         return allowed.unsqueeze(1);                                                         // (B, 1, T, S)

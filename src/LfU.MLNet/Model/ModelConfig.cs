@@ -51,6 +51,8 @@ public sealed record ModelConfig
     public int? BosTokenId { get; init; }
     public IReadOnlyList<int> EosTokenIds { get; init; } = Array.Empty<int>();
     public int? PadTokenId { get; init; }
+    /// <summary>Sliding-window attention span (Mistral's <c>sliding_window</c>): a query sees at most this many keys, itself included. Null = full causal.</summary>
+    public int? SlidingWindow { get; init; }
     /// <summary>The dtype the checkpoint was saved in (<c>torch_dtype</c> / <c>dtype</c>), e.g. "bfloat16".</summary>
     public string TorchDtype { get; init; } = "float32";
 
@@ -125,6 +127,14 @@ public sealed record ModelConfig
                 throw s.Error("high_freq_factor", $"{high} must exceed low_freq_factor {low}", "fix the config");
         }
 
+        // Mistral applies its window on every layer; Qwen2/3 only when use_sliding_window is set, and then only on
+        // some layers (max_window_layers), which we do not implement.
+        int? window = null;
+        if (modelType == "mistral") window = r.Int("sliding_window");
+        else if (r.Bool("use_sliding_window") == true)
+            throw r.Error("use_sliding_window", "true is not supported", "per-layer sliding windows (max_window_layers) are not implemented; set it to false");
+        if (window is <= 0) throw r.Error("sliding_window", $"{window} must be positive", "or null for full attention");
+
         var eos = new List<int>();
         switch (json["eos_token_id"])
         {
@@ -155,6 +165,7 @@ public sealed record ModelConfig
             OutputBias = modelType is "llama" or "mistral" or "qwen3" && attentionBias,
             MlpBias = r.Bool("mlp_bias") ?? false,
             QkNorm = modelType == "qwen3",
+            SlidingWindow = window,
             BosTokenId = r.Int("bos_token_id"),
             EosTokenIds = eos,
             PadTokenId = r.Int("pad_token_id"),
