@@ -1,0 +1,101 @@
+using System.CommandLine;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using LfU.MLNet.Tokenization;
+
+namespace LfU.Cli.Commands;
+
+/// <summary>
+/// <c>lfu tokenize --tokenizer DIR --input TEXTS.jsonl --output IDS.jsonl</c>: encodes each <c>{"text": ...}</c> line
+/// and writes <c>{"text", "ids_no_special", "ids_with_special", "decoded"}</c>, where <c>decoded</c> is the decode
+/// of <c>ids_with_special</c> with special tokens skipped (the Hugging Face fixtures' convention).
+/// </summary>
+internal static class TokenizeCommand
+{
+    internal static Command Create()
+    {
+        var tokenizerOption = new Option<DirectoryInfo>("--tokenizer")
+        {
+            Description = "Model folder with tokenizer.json (or tokenizer.model) and tokenizer_config.json.",
+            Required = true,
+        };
+        var inputOption = new Option<FileInfo>("--input") { Description = "JSONL file, one {\"text\": \"...\"} per line.", Required = true };
+        var outputOption = new Option<FileInfo>("--output") { Description = "JSONL file to write (replaced atomically).", Required = true };
+        var command = new Command("tokenize", "Encode and decode texts with a Hugging Face tokenizer.") { tokenizerOption, inputOption, outputOption };
+        command.SetAction(parse =>
+        {
+            Run(parse.GetValue(tokenizerOption)!.FullName, parse.GetValue(inputOption)!.FullName, parse.GetValue(outputOption)!.FullName);
+            return 0;
+        });
+        return command;
+    }
+
+    static void Run(string tokenizerDir, string inputPath, string outputPath)
+    {
+        if (!File.Exists(inputPath)) throw new FileNotFoundException($"Input file '{inputPath}' does not exist.");
+        HfTokenizer tokenizer = HfTokenizer.FromFolder(tokenizerDir);
+        string[] texts = ReadTexts(inputPath);
+
+        string tempPath = Path.Combine(Path.GetDirectoryName(outputPath) ?? ".", $".{Path.GetFileName(outputPath)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (FileStream stream = File.Create(tempPath))
+            {
+                var options = new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+                foreach (string text in texts)
+                {
+                    int[] withSpecial = tokenizer.Encode(text, addSpecialTokens: true);
+                    using (var writer = new Utf8JsonWriter(stream, options))
+                    {
+                        writer.WriteStartObject();
+                        writer.WriteString("text", text);
+                        WriteIds(writer, "ids_no_special", tokenizer.Encode(text, addSpecialTokens: false));
+                        WriteIds(writer, "ids_with_special", withSpecial);
+                        writer.WriteString("decoded", tokenizer.Decode(withSpecial, skipSpecialTokens: true));
+                        writer.WriteEndObject();
+                    }
+                    stream.WriteByte((byte)'\n');
+                }
+            }
+            File.Move(tempPath, outputPath, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tempPath)) File.Delete(tempPath);
+        }
+    }
+
+    static void WriteIds(Utf8JsonWriter writer, string name, int[] ids)
+    {
+        writer.WriteStartArray(name);
+        foreach (int id in ids) writer.WriteNumberValue(id);
+        writer.WriteEndArray();
+    }
+
+    /// <summary>The "text" of every non-blank line; a bad line is an error naming its number.</summary>
+    static string[] ReadTexts(string path)
+    {
+        var texts = new List<string>();
+        int lineNumber = 0;
+        foreach (string line in File.ReadLines(path))
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            string where = $"{Path.GetFileName(path)} line {lineNumber}";
+            try
+            {
+                using JsonDocument document = JsonDocument.Parse(line);
+                if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.TryGetProperty("text", out JsonElement text))
+                    throw new InvalidDataException($"{where}: expected an object with a \"text\" field, e.g. {{\"text\": \"Hello\"}}.");
+                texts.Add(text.ValueKind == JsonValueKind.String
+                    ? text.GetString()!
+                    : throw new InvalidDataException($"{where}: \"text\" must be a string, not {text.ValueKind}."));
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"{where}: not valid JSON ({e.Message}).", e);
+            }
+        }
+        return texts.ToArray();
+    }
+}

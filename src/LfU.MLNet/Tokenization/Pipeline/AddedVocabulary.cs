@@ -1,0 +1,79 @@
+namespace LfU.MLNet.Tokenization.Pipeline;
+
+/// <summary>An added token of a Hugging Face tokenizer (special or not) and how it is matched in text.</summary>
+internal sealed record AddedToken(int Id, string Content, bool Special, bool Normalized = false, bool LeftStrip = false, bool RightStrip = false, bool SingleWord = false);
+
+/// <summary>A segment of input text: either plain text for the model or one added token.</summary>
+internal readonly record struct TextSegment(string Text, int? AddedTokenId, bool AtTextStart);
+
+/// <summary>
+/// Finds added tokens in text the way Hugging Face does: leftmost-longest matching, first for tokens matched on raw
+/// text, then (after normalization) for tokens with <c>normalized: true</c>; honours lstrip/rstrip/single_word.
+/// </summary>
+internal sealed class AddedVocabulary
+{
+    readonly Dictionary<char, AddedToken[]> _rawByFirstChar;
+    readonly Dictionary<char, AddedToken[]> _normalizedByFirstChar;
+
+    public IReadOnlyList<AddedToken> Tokens { get; }
+
+    public AddedVocabulary(IEnumerable<AddedToken> tokens)
+    {
+        Tokens = tokens.ToList();
+        _rawByFirstChar = Index(Tokens.Where(t => !t.Normalized));
+        _normalizedByFirstChar = Index(Tokens.Where(t => t.Normalized));
+    }
+
+    static Dictionary<char, AddedToken[]> Index(IEnumerable<AddedToken> tokens) =>
+        tokens.Where(t => t.Content.Length > 0)
+              .GroupBy(t => t.Content[0])
+              .ToDictionary(g => g.Key, g => g.OrderByDescending(t => t.Content.Length).ToArray());
+
+    /// <summary>Splits <paramref name="text"/> around raw-matched added tokens.</summary>
+    public List<TextSegment> SplitRaw(string text) => Split(text, _rawByFirstChar, atTextStart: true);
+
+    /// <summary>Splits an already normalized plain segment around normalized-matched added tokens.</summary>
+    public List<TextSegment> SplitNormalized(TextSegment segment) =>
+        _normalizedByFirstChar.Count == 0 ? [segment] : Split(segment.Text, _normalizedByFirstChar, segment.AtTextStart);
+
+    static List<TextSegment> Split(string text, Dictionary<char, AddedToken[]> byFirstChar, bool atTextStart)
+    {
+        var segments = new List<TextSegment>();
+        if (byFirstChar.Count == 0) { segments.Add(new TextSegment(text, null, atTextStart)); return segments; }
+
+        int plainStart = 0, i = 0;
+        while (i < text.Length)
+        {
+            AddedToken? found = null;
+            if (byFirstChar.TryGetValue(text[i], out AddedToken[]? candidates))
+            {
+                foreach (AddedToken candidate in candidates)
+                {
+                    if (string.CompareOrdinal(text, i, candidate.Content, 0, candidate.Content.Length) == 0
+                        && (!candidate.SingleWord || IsWholeWord(text, i, candidate.Content.Length)))
+                    {
+                        found = candidate;
+                        break;
+                    }
+                }
+            }
+            if (found is null) { i++; continue; }
+
+            int start = i, end = i + found.Content.Length;
+            if (found.LeftStrip) while (start > plainStart && char.IsWhiteSpace(text[start - 1])) start--;
+            if (found.RightStrip) while (end < text.Length && char.IsWhiteSpace(text[end])) end++;
+            if (start > plainStart) segments.Add(new TextSegment(text[plainStart..start], null, atTextStart && plainStart == 0));
+            segments.Add(new TextSegment(found.Content, found.Id, false));
+            plainStart = i = end;
+        }
+        if (plainStart < text.Length) segments.Add(new TextSegment(text[plainStart..], null, atTextStart && plainStart == 0));
+        return segments;
+    }
+
+    static bool IsWholeWord(string text, int start, int length)
+    {
+        bool wordBefore = start > 0 && char.IsLetterOrDigit(text[start - 1]);
+        bool wordAfter = start + length < text.Length && char.IsLetterOrDigit(text[start + length]);
+        return !wordBefore && !wordAfter;
+    }
+}

@@ -1,0 +1,54 @@
+using System.Text.Json;
+using LfU.Cli;
+using Xunit;
+
+namespace LfU.MLNet.Tests.Tokenization;
+
+/// <summary>The `lfu tokenize` contract, run in-process.</summary>
+[Collection("Console")]
+public sealed class TokenizeCommandTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("lfu-tokcli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Writes_the_fixture_fields_for_every_line()
+    {
+        JsonElement[] cases = TokenizerFixtures.Fixture("qwen3").GetProperty("cases").EnumerateArray().ToArray();
+        string input = Path.Combine(_dir, "texts.jsonl"), output = Path.Combine(_dir, "ids.jsonl");
+        File.WriteAllLines(input, cases.Select(c => JsonSerializer.Serialize(new { text = c.GetProperty("text").GetString() })));
+
+        int exit = CliApp.Run(["tokenize", "--tokenizer", TokenizerFixtures.ModelFolder("qwen3"), "--input", input, "--output", output]);
+
+        Assert.Equal(0, exit);
+        string[] lines = File.ReadAllLines(output);
+        Assert.Equal(cases.Length, lines.Length);
+        for (int i = 0; i < cases.Length; i++)
+        {
+            JsonElement line = JsonDocument.Parse(lines[i]).RootElement;
+            foreach (string field in new[] { "text", "decoded" })
+                Assert.Equal(cases[i].GetProperty(field).GetString(), line.GetProperty(field).GetString());
+            foreach (string field in new[] { "ids_no_special", "ids_with_special" })
+                Assert.Equal(TokenizerFixtures.Ints(cases[i].GetProperty(field)), TokenizerFixtures.Ints(line.GetProperty(field)));
+        }
+        Assert.Single(Directory.GetFiles(_dir, "*ids.jsonl*"));  // no temp file left behind
+    }
+
+    [Fact]
+    public void A_bad_line_fails_with_its_line_number()
+    {
+        string input = Path.Combine(_dir, "texts.jsonl"), output = Path.Combine(_dir, "ids.jsonl");
+        File.WriteAllLines(input, ["{\"text\": \"ok\"}", "{\"text\": 3}"]);
+        var stderr = new StringWriter();
+        TextWriter original = Console.Error;
+        Console.SetError(stderr);
+        int exit;
+        try { exit = CliApp.Run(["tokenize", "--tokenizer", TokenizerFixtures.ModelFolder("qwen3"), "--input", input, "--output", output]); }
+        finally { Console.SetError(original); }
+
+        Assert.Equal(1, exit);
+        Assert.Equal("lfu: error: texts.jsonl line 2: \"text\" must be a string, not Number.", stderr.ToString().Trim());
+        Assert.False(File.Exists(output));
+    }
+}

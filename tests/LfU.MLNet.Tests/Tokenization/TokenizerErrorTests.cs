@@ -1,0 +1,62 @@
+using System.Text.Json.Nodes;
+using LfU.MLNet.Tokenization;
+using Xunit;
+
+namespace LfU.MLNet.Tests.Tokenization;
+
+/// <summary>Malformed or unsupported tokenizer files fail with a message naming the file and field.</summary>
+public sealed class TokenizerErrorTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("lfu-tokerr-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    string LoadError(Action<JsonObject> edit)
+    {
+        JsonObject json = SentencePieceJsonTests.BuildTokenizerJson(legacy: false);
+        edit(json);
+        File.WriteAllText(Path.Combine(_dir, "tokenizer.json"), json.ToJsonString());
+        return Assert.Throws<InvalidDataException>(() => HfTokenizer.FromFolder(_dir)).Message;
+    }
+
+    [Fact]
+    public void Unsupported_model_type_names_the_field()
+    {
+        string message = LoadError(j => j["model"]!["type"] = "WordPiece");
+        Assert.Equal("tokenizer.json: model.type 'WordPiece' is not supported (supported model types: BPE).", message);
+    }
+
+    [Fact]
+    public void Unsupported_pre_tokenizer_names_the_field()
+    {
+        string message = LoadError(j => j["pre_tokenizer"] = new JsonObject { ["type"] = "BertPreTokenizer" });
+        Assert.StartsWith("tokenizer.json: pre_tokenizer.type 'BertPreTokenizer' is not supported", message);
+    }
+
+    [Fact]
+    public void Missing_vocab_and_bad_merge_are_named()
+    {
+        Assert.Equal("tokenizer.json: model.vocab is missing.", LoadError(j => j["model"]!.AsObject().Remove("vocab")));
+        Assert.Contains("model.merges[0]", LoadError(j => j["model"]!["merges"]!.AsArray().Insert(0, "nospace")));
+        Assert.Contains("model.merges[0]", LoadError(j => j["model"]!["merges"]!.AsArray().Insert(0, new JsonArray("q", "z"))));
+    }
+
+    [Fact]
+    public void Bad_json_and_missing_files_are_clear()
+    {
+        File.WriteAllText(Path.Combine(_dir, "tokenizer.json"), "{ not json");
+        Assert.StartsWith("tokenizer.json: not valid JSON", Assert.Throws<InvalidDataException>(() => HfTokenizer.FromFolder(_dir)).Message);
+        File.Delete(Path.Combine(_dir, "tokenizer.json"));
+        Assert.Contains("neither tokenizer.json nor tokenizer.model", Assert.Throws<FileNotFoundException>(() => HfTokenizer.FromFolder(_dir)).Message);
+        Assert.Throws<DirectoryNotFoundException>(() => HfTokenizer.FromFolder(Path.Combine(_dir, "nope")));
+    }
+
+    [Fact]
+    public void Unknown_special_token_in_config_is_named()
+    {
+        File.WriteAllText(Path.Combine(_dir, "tokenizer.json"), SentencePieceJsonTests.BuildTokenizerJson(legacy: false).ToJsonString());
+        File.WriteAllText(Path.Combine(_dir, "tokenizer_config.json"), """{"eos_token": "<|nope|>"}""");
+        Assert.Equal("tokenizer_config.json: eos_token '<|nope|>' is not in the tokenizer's vocabulary.",
+                     Assert.Throws<InvalidDataException>(() => HfTokenizer.FromFolder(_dir)).Message);
+    }
+}
