@@ -61,17 +61,19 @@ public sealed partial class LfUTransformer : ICanSaveModel
         ctx.SaveBinaryStream(StateEntryName, writer => ModelStateContainer.Write(writer.BaseStream, manifest, state));
     }
 
-    // Called by ML.NET through the LoadableClass registration above.
+    // Called by ML.NET through the LoadableClass registration above. ML.NET invokes it by reflection, so exceptions
+    // thrown here reach the caller of mlContext.Model.Load wrapped in a TargetInvocationException.
     private static LfUTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(ctx);
         ctx.CheckAtModel(GetVersionInfo());
 
-        string where = $"entry '{ctx.Directory}/{StateEntryName}' of the model file";
+        string entryPath = $"{ctx.Directory}/{StateEntryName}";
+        string where = $"entry '{entryPath}' of the model file";
         (TransformerManifest Transformer, IReadOnlyDictionary<string, byte[]> Blobs)? state = null;
         if (!ctx.TryLoadBinaryStream(StateEntryName, reader => state = ModelStateContainer.Read(reader.BaseStream, where)))
-            throw new InvalidDataException($"The model file has no {where.Replace("entry ", "")}; it was not saved by LfU.MLNet, or the entry was removed.");
+            throw new InvalidDataException($"The model file has no entry '{entryPath}': it was not saved by LfU.MLNet, or the entry was removed.");
 
         var (manifest, blobs) = state!.Value;
         var model = TextModelLoader.Load(manifest.ModelKind, blobs, env);
