@@ -42,7 +42,9 @@ internal sealed record LfUColumnNames
 /// <see cref="Transform"/> is lazy: nothing is computed until a cursor reads an added column. Cursors then run the
 /// model on <see cref="BatchSize"/> rows at a time. A <see cref="PredictionEngine{TSrc, TDst}"/> runs one row at a
 /// time. Calls into the model are serialised, so several cursors or prediction engines (each used from one thread)
-/// may share one transformer.
+/// may share one transformer. Each cursor reads its input twice, in step (once for the passed-through columns, once
+/// ahead for the batch), so the input must yield the same rows in the same order to every cursor, as ML.NET data
+/// views do.
 /// </para>
 /// <para>Dispose the transformer to release the model; it cannot be used afterwards.</para>
 /// </remarks>

@@ -146,6 +146,20 @@ public sealed class LfUEvaluatorTests
     }
 
     [Fact]
+    public void Multiple_choice_can_score_with_a_transformers_model()
+    {
+        // The fake model's total log-probability is -weight * response length: the shortest option wins.
+        using var transformer = new LfUTransformer(_mlContext, new LfU.MLNet.Tests.MLNet.FakeTextModel("-s", weight: 1),
+            new LfUColumnNames(), new GenerationSettings());
+        var data = Choices(new ChoiceRow { Prompt = "q", Options = ["long option", "short"], Label = 1 });
+
+        var metrics = LfUEvaluator.EvaluateMultipleChoice(data, transformer);
+
+        Assert.Equal(1, metrics.Rows[0].ChosenIndex);
+        Assert.Equal(-5.0, metrics.Rows[0].OptionScores[1].Total);
+    }
+
+    [Fact]
     public void Multiple_choice_rejects_labels_outside_the_options_and_single_options()
     {
         var badLabel = Choices(new ChoiceRow { Prompt = "q", Options = ["a", "b"], Label = 2 });

@@ -45,6 +45,15 @@ public sealed class LfUTransformerPersistenceTests : IDisposable
     }
 
     [Fact]
+    public void The_real_MLNet_assemblies_load_at_run_time_not_the_publicized_compile_references()
+    {
+        var modelLoadContext = typeof(MLContext).Assembly.GetType("Microsoft.ML.ModelLoadContext", throwOnError: false)
+            ?? Type.GetType("Microsoft.ML.ModelLoadContext, Microsoft.ML.Core", throwOnError: true)!;
+
+        Assert.False(modelLoadContext.IsPublic);
+    }
+
+    [Fact]
     public void Load_restores_settings_columns_and_batch_size()
     {
         var settings = new GenerationSettings { MaxNewTokens = 5, Temperature = 0.7, TopP = 0.8, TopK = 2, Seed = 11, StopStrings = ["###", "\n\n"] };
