@@ -37,6 +37,7 @@ public static class CliApp
 
     static IEnumerable<Command> Verbs()
     {
+        yield return Commands.ForwardCommand.Create();
         yield return Commands.TokenizeCommand.Create();
     }
 

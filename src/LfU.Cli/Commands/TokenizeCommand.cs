@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using LfU.MLNet.IO;
 using LfU.MLNet.Tokenization;
 
 namespace LfU.Cli.Commands;
@@ -36,33 +37,24 @@ internal static class TokenizeCommand
         HfTokenizer tokenizer = HfTokenizer.FromFolder(tokenizerDir);
         string[] texts = ReadTexts(inputPath);
 
-        string tempPath = Path.Combine(Path.GetDirectoryName(outputPath) ?? ".", $".{Path.GetFileName(outputPath)}.{Guid.NewGuid():N}.tmp");
-        try
+        var options = new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        AtomicFile.Write(outputPath, stream =>
         {
-            using (FileStream stream = File.Create(tempPath))
+            foreach (string text in texts)
             {
-                var options = new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-                foreach (string text in texts)
+                int[] withSpecial = tokenizer.Encode(text, addSpecialTokens: true);
+                using (var writer = new Utf8JsonWriter(stream, options))
                 {
-                    int[] withSpecial = tokenizer.Encode(text, addSpecialTokens: true);
-                    using (var writer = new Utf8JsonWriter(stream, options))
-                    {
-                        writer.WriteStartObject();
-                        writer.WriteString("text", text);
-                        WriteIds(writer, "ids_no_special", tokenizer.Encode(text, addSpecialTokens: false));
-                        WriteIds(writer, "ids_with_special", withSpecial);
-                        writer.WriteString("decoded", tokenizer.Decode(withSpecial, skipSpecialTokens: true));
-                        writer.WriteEndObject();
-                    }
-                    stream.WriteByte((byte)'\n');
+                    writer.WriteStartObject();
+                    writer.WriteString("text", text);
+                    WriteIds(writer, "ids_no_special", tokenizer.Encode(text, addSpecialTokens: false));
+                    WriteIds(writer, "ids_with_special", withSpecial);
+                    writer.WriteString("decoded", tokenizer.Decode(withSpecial, skipSpecialTokens: true));
+                    writer.WriteEndObject();
                 }
+                stream.WriteByte((byte)'\n');
             }
-            File.Move(tempPath, outputPath, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tempPath)) File.Delete(tempPath);
-        }
+        });
     }
 
     static void WriteIds(Utf8JsonWriter writer, string name, int[] ids)

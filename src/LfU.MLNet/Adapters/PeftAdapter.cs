@@ -1,3 +1,4 @@
+using LfU.MLNet.IO;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LfU.MLNet.Checkpoints;
@@ -113,7 +114,6 @@ public static class PeftAdapter
             ["modules_to_save"] = null,
             ["target_modules"] = new JsonArray(config.TargetModules.Select(t => (JsonNode)t).ToArray()),
         };
-        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        AtomicFile.Write(Path.Combine(folder, ConfigFile), s => s.Write(bytes));
+        AtomicFile.WriteAllText(Path.Combine(folder, ConfigFile), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 }

@@ -1,3 +1,4 @@
+using LfU.MLNet.IO;
 using LfU.MLNet.Model;
 using LfU.MLNet.Native;
 using TorchSharp;
@@ -43,8 +44,7 @@ public static class PretrainedModel
         Directory.CreateDirectory(folder);
         var tensors = StateDictLoader.NamedTensors(model).Where(t => !t.Name.Contains(".lora_")).ToList();
         var config = model.Config with { TorchDtype = DTypeName(model.DType) };
-        byte[] json = System.Text.Encoding.UTF8.GetBytes(config.ToJson().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
-        AtomicFile.Write(Path.Combine(folder, "config.json"), stream => stream.Write(json));
+        AtomicFile.WriteAllText(Path.Combine(folder, "config.json"), config.ToJson().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
         long total = tensors.Sum(t => t.Tensor.NumberOfElements * t.Tensor.ElementSize);
         if (total <= maxShardBytes)
             SafeTensorsWriter.Write(Path.Combine(folder, "model.safetensors"), tensors, SafeTensorsWriter.PyTorchFormat);

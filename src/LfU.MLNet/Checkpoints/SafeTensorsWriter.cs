@@ -1,3 +1,4 @@
+using LfU.MLNet.IO;
 using System.Buffers.Binary;
 using System.Text.Encodings.Web;
 using System.Text.Json;
