@@ -104,13 +104,10 @@ public sealed class ExampleBuilder
             throw new ArgumentException("A training conversation must end with the assistant message to learn, after at least one other message.", nameof(messages));
         int index = Report.Total++;
 
-        string promptText = _template.RenderGenerationPrompt(messages.Take(messages.Count - 1).ToList());
         string reply = messages[^1].Content;
         if (reply.Length == 0) { Report.Skip(index, "empty response"); return null; }
 
-        // The rendered prompt may already start with BOS (Llama 3's template writes it); do not add a second one.
-        bool promptHasBos = _bosText is not null && promptText.StartsWith(_bosText, StringComparison.Ordinal);
-        int[] promptIds = _tokenizer.Encode(promptText, addSpecialTokens: !promptHasBos);
+        int[] promptIds = EncodePrompt(messages.Take(messages.Count - 1).ToList());
         string replyText = _template is ChatMlTemplate chatMl ? chatMl.RenderReply(reply) : reply;
         int[] responseIds = [.. _tokenizer.Encode(replyText, addSpecialTokens: false), _endId];
 
@@ -129,6 +126,21 @@ public sealed class ExampleBuilder
         if (truncated) Report.Truncated++;
         return new TrainingExample(inputIds, labels);
     }
+
+    /// <summary>
+    /// The token ids a model reads before it answers: the template's generation prompt for the conversation so far,
+    /// exactly as training examples begin (no truncation).
+    /// </summary>
+    public int[] EncodePrompt(IReadOnlyList<ChatMessage> messages)
+    {
+        string promptText = _template.RenderGenerationPrompt(messages);
+        // The rendered prompt may already start with BOS (Llama 3's template writes it); do not add a second one.
+        bool promptHasBos = _bosText is not null && promptText.StartsWith(_bosText, StringComparison.Ordinal);
+        return _tokenizer.Encode(promptText, addSpecialTokens: !promptHasBos);
+    }
+
+    /// <summary>The token that ends a response (the template's end of turn, else EOS).</summary>
+    public int EndOfResponseId => _endId;
 
     /// <summary>Builds every (prompt, response) pair; skipped ones are left out and counted in <see cref="Report"/>.</summary>
     public List<TrainingExample> BuildAll(IEnumerable<(string Prompt, string Response)> pairs) =>

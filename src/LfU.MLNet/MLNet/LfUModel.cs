@@ -1,0 +1,362 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LfU.MLNet.Adapters;
+using LfU.MLNet.Checkpoints;
+using LfU.MLNet.Generation;
+using LfU.MLNet.IO;
+using LfU.MLNet.Model;
+using LfU.MLNet.Native;
+using LfU.MLNet.Tokenization;
+using Microsoft.ML.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LfU.MLNet;
+
+/// <summary>How the base model was adapted.</summary>
+public enum FineTuningMode
+{
+    /// <summary>A LoRA adapter on the frozen base model (default).</summary>
+    Lora,
+    /// <summary>All weights trained.</summary>
+    Full,
+}
+
+/// <summary>
+/// A (fine-tuned) language model with its tokenizer and prompt template: generation, scoring and export, usable
+/// with or without ML.NET. <see cref="LfUTransformer.Model"/> exposes the one inside a transformer.
+/// Not thread-safe: use one instance per thread, or the transformer, which serialises calls.
+/// </summary>
+public sealed class LfUModel : ITextModel
+{
+    internal const string StateKind = "lfu-causal-lm";
+    const int FormatVersion = 1;
+    static readonly string[] TokenizerFiles = { "tokenizer.json", "tokenizer_config.json", "tokenizer.model", "special_tokens_map.json", "generation_config.json" };
+
+    readonly ExampleBuilder _prompts;
+    readonly Collator _collator;
+    readonly string _templateSpec;
+    bool _disposed;
+
+    internal CausalLM Network { get; }
+    internal HfTokenizer Tokenizer { get; }
+
+    /// <summary>The prompt template prompts are rendered with.</summary>
+    public PromptTemplate Template { get; }
+    /// <summary>The base model folder this model was built on.</summary>
+    public string BaseModelFolder { get; }
+    /// <summary>SHA-256 over the base model's weight files; loading checks it.</summary>
+    public string BaseModelSha256 { get; }
+    /// <summary>LoRA adapter or full fine-tuning.</summary>
+    public FineTuningMode Mode { get; }
+    /// <summary>The LoRA configuration when <see cref="Mode"/> is LoRA and an adapter is attached.</summary>
+    public LoraConfig? Lora { get; internal set; }
+    /// <summary>Embed the merged weights in saved ML.NET models, so they load without the base model folder.</summary>
+    public bool EmbedWeightsWhenSaving { get; set; }
+
+    internal LfUModel(CausalLM network, HfTokenizer tokenizer, string templateSpec, string baseFolder, string baseSha256, FineTuningMode mode, LoraConfig? lora)
+    {
+        Network = network;
+        Tokenizer = tokenizer;
+        _templateSpec = templateSpec;
+        Template = PromptTemplates.Resolve(templateSpec);
+        BaseModelFolder = baseFolder;
+        BaseModelSha256 = baseSha256;
+        Mode = mode;
+        Lora = lora;
+        _prompts = new ExampleBuilder(tokenizer, Template, new ExampleBuilderOptions { CutoffLength = int.MaxValue / 2 });
+        _collator = new Collator(tokenizer);
+    }
+
+    /// <summary>
+    /// Loads a Hugging Face model folder and, optionally, a PEFT LoRA adapter folder on top of it.
+    /// </summary>
+    /// <param name="modelFolder">config.json, *.safetensors and tokenizer files.</param>
+    /// <param name="adapterFolder">adapter_config.json + adapter_model.safetensors, or null for the base model alone.</param>
+    /// <param name="template">Built-in template name (alpaca, llama3, chatml) or a custom template with {prompt};
+    /// null picks it from tokenizer_config.json's chat template, else alpaca.</param>
+    /// <param name="dtype">Weight dtype; null keeps the checkpoint's.</param>
+    /// <param name="device">Device; null = CPU.</param>
+    public static LfUModel Load(string modelFolder, string? adapterFolder = null, string? template = null, ScalarType? dtype = null, Device? device = null)
+    {
+        var (network, tokenizer, templateSpec) = LoadBase(modelFolder, template, dtype, device);
+        try
+        {
+            LoraConfig? lora = adapterFolder is null ? null : PeftAdapter.Load(network, adapterFolder, ScalarType.Float32);
+            return new LfUModel(network, tokenizer, templateSpec, Path.GetFullPath(modelFolder), ModelFingerprint.Of(modelFolder), FineTuningMode.Lora, lora);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Loads the network, tokenizer and template of a base model folder, checking that they belong together.</summary>
+    internal static (CausalLM Network, HfTokenizer Tokenizer, string TemplateSpec) LoadBase(string modelFolder, string? template, ScalarType? dtype, Device? device)
+    {
+        if (!Directory.Exists(modelFolder))
+            throw new DirectoryNotFoundException($"Model folder '{modelFolder}' does not exist. Point at a Hugging Face model folder (config.json, *.safetensors, tokenizer.json).");
+        var tokenizer = HfTokenizer.FromFolder(modelFolder);
+        var config = ModelConfig.FromFile(modelFolder);
+        if (tokenizer.VocabularySize > config.VocabSize)
+            throw new InvalidDataException($"The tokenizer in '{modelFolder}' has {tokenizer.VocabularySize} tokens but the model's vocab_size is {config.VocabSize}: they do not belong together.");
+        string templateSpec = template ?? PromptTemplates.FromTokenizer(tokenizer)?.Name ?? "alpaca";
+        PromptTemplates.Resolve(templateSpec); // fail early on a bad template, before loading weights
+        return (PretrainedModel.Load(modelFolder, dtype, device), tokenizer, templateSpec);
+    }
+
+    // ---------------- generation and scoring ----------------
+
+    /// <summary>Generates a response for each prompt (rendered with <see cref="Template"/>), in batches.</summary>
+    public IReadOnlyList<string> Generate(IReadOnlyList<string> prompts, GenerationSettings? settings = null, int batchSize = 8, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        settings ??= new GenerationSettings();
+        settings.Validate();
+        var results = new List<string>(prompts.Count);
+        for (int start = 0; start < prompts.Count; start += batchSize)
+        {
+            var chunk = prompts.Skip(start).Take(batchSize).ToList();
+            results.AddRange(GenerateBatch(chunk, settings, cancellationToken));
+        }
+        return results;
+    }
+
+    /// <summary>Generates a response for one prompt.</summary>
+    public string Generate(string prompt, GenerationSettings? settings = null) => Generate(new[] { prompt }, settings)[0];
+
+    IReadOnlyList<string> GenerateBatch(IReadOnlyList<string> prompts, GenerationSettings settings, CancellationToken cancellationToken)
+    {
+        using var scope = NewDisposeScope();
+        var encoded = prompts.Select(p => _prompts.EncodePrompt(new[] { new ChatMessage("user", p ?? "") })).ToList();
+        using var batch = _collator.CollatePrompts(encoded);
+        var stops = settings.StopStrings;
+        var eos = Tokenizer.EosIds.Append(_prompts.EndOfResponseId).Distinct().ToArray();
+        var sampling = new SamplingOptions
+        {
+            Temperature = settings.Temperature, TopP = settings.TopP, TopK = settings.TopK,
+            Seed = settings.Seed ?? Random.Shared.NextInt64(),
+        };
+        Func<int, IReadOnlyList<long>, bool>? stop = stops.Count == 0 ? null
+            : (_, tokens) => { string text = Decode(tokens); return stops.Any(s => text.Contains(s, StringComparison.Ordinal)); };
+        var tokens = TokenGenerator.Generate(Network, batch.InputIds, batch.AttentionMask, settings.MaxNewTokens, sampling, eos,
+            Tokenizer.PadId, stop, cancellationToken);
+        return tokens.Select(t => CutAtStop(Decode(t), stops)).ToList();
+    }
+
+    string Decode(IReadOnlyList<long> tokens) => Tokenizer.Decode(tokens.Select(t => (int)t), skipSpecialTokens: true);
+
+    static string CutAtStop(string text, IReadOnlyList<string> stops)
+    {
+        int cut = text.Length;
+        foreach (string s in stops)
+        {
+            int at = text.IndexOf(s, StringComparison.Ordinal);
+            if (at >= 0 && at < cut) cut = at;
+        }
+        return text[..cut];
+    }
+
+    /// <summary>
+    /// Mean and total log-probability (natural log) of each response given its prompt, over the response's tokens
+    /// including the end-of-turn token that closes it. An empty response scores (NaN, NaN).
+    /// </summary>
+    public IReadOnlyList<(double Mean, double Total)> Score(IReadOnlyList<string> prompts, IReadOnlyList<string> responses)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (prompts.Count != responses.Count) throw new ArgumentException($"{prompts.Count} prompts but {responses.Count} responses; give one response per prompt.");
+        var results = new (double, double)[prompts.Count];
+        const int chunkSize = 8;
+        for (int start = 0; start < prompts.Count; start += chunkSize)
+        {
+            var rows = new List<(int Index, TrainingExample Example)>();
+            for (int i = start; i < Math.Min(prompts.Count, start + chunkSize); i++)
+            {
+                var example = _prompts.Build(prompts[i] ?? "", responses[i] ?? "");
+                if (example is null) results[i] = (double.NaN, double.NaN);
+                else rows.Add((i, example));
+            }
+            if (rows.Count == 0) continue;
+            using var scope = NewDisposeScope();
+            using var batch = _collator.CollateForTraining(rows.Select(r => r.Example).ToList());
+            var scores = SequenceScorer.Score(Network, batch.InputIds, batch.AttentionMask, batch.Labels!);
+            for (int r = 0; r < rows.Count; r++) results[rows[r].Index] = scores[r];
+        }
+        return results;
+    }
+
+    // ---------------- export ----------------
+
+    /// <summary>Writes the LoRA adapter in PEFT's format (adapter_config.json + adapter_model.safetensors).</summary>
+    public void SaveAdapter(string folder)
+    {
+        if (Lora is null) throw new InvalidOperationException("This model has no LoRA adapter (full fine-tuning or base model); use SaveMerged to export its weights.");
+        PeftAdapter.Save(Network, Lora, folder, BaseModelFolder);
+    }
+
+    /// <summary>
+    /// Writes a complete Hugging Face checkpoint folder with any adapter merged into the weights: config.json,
+    /// safetensors and the tokenizer files, loadable by transformers and by <see cref="Load"/>.
+    /// </summary>
+    public void SaveMerged(string folder)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        LoraAdapters.MergeAll(Network);
+        try { PretrainedModel.Save(Network, folder); }
+        finally { LoraAdapters.UnmergeAll(Network); }
+        foreach (string file in TokenizerFiles)
+        {
+            string source = Path.Combine(BaseModelFolder, file);
+            if (File.Exists(source)) AtomicFile.Write(Path.Combine(folder, file), s => { using var f = File.OpenRead(source); f.CopyTo(s); });
+        }
+    }
+
+    // ---------------- ITextModel: state for ML.NET model zips ----------------
+
+    string ITextModel.Kind => StateKind;
+
+    IReadOnlyList<string> ITextModel.Generate(IReadOnlyList<string> prompts, GenerationSettings settings) => Generate(prompts, settings);
+
+    IReadOnlyList<(double Mean, double Total)> ITextModel.Score(IReadOnlyList<string> prompts, IReadOnlyList<string> responses) => Score(prompts, responses);
+
+    IReadOnlyDictionary<string, byte[]> ITextModel.SaveState()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var blobs = new Dictionary<string, byte[]>();
+        bool embed = EmbedWeightsWhenSaving || Mode == FineTuningMode.Full;
+        var manifest = new JsonObject
+        {
+            ["format"] = FormatVersion,
+            ["base_model_folder"] = BaseModelFolder,
+            ["base_model_sha256"] = BaseModelSha256,
+            ["template"] = _templateSpec,
+            ["mode"] = Mode.ToString(),
+            ["dtype"] = PretrainedModel.DTypeName(Network.DType),
+            ["embedded_weights"] = embed,
+        };
+        blobs["manifest.json"] = JsonSerializer.SerializeToUtf8Bytes(manifest);
+        string scratch = Directory.CreateTempSubdirectory("lfu-save").FullName;
+        try
+        {
+            if (embed)
+            {
+                SaveMerged(scratch);
+                foreach (string file in Directory.GetFiles(scratch))
+                    blobs["model/" + Path.GetFileName(file)] = File.ReadAllBytes(file);
+            }
+            else
+            {
+                if (Lora is not null)
+                {
+                    SaveAdapter(scratch);
+                    blobs["adapter/" + PeftAdapter.ConfigFile] = File.ReadAllBytes(Path.Combine(scratch, PeftAdapter.ConfigFile));
+                    blobs["adapter/" + PeftAdapter.WeightsFile] = File.ReadAllBytes(Path.Combine(scratch, PeftAdapter.WeightsFile));
+                }
+                foreach (string file in TokenizerFiles)
+                {
+                    string source = Path.Combine(BaseModelFolder, file);
+                    if (File.Exists(source)) blobs["model/" + file] = File.ReadAllBytes(source);
+                }
+            }
+        }
+        finally { Directory.Delete(scratch, recursive: true); }
+        return blobs;
+    }
+
+    /// <summary>Rebuilds a model saved by <see cref="ITextModel.SaveState"/>. Registered with <see cref="TextModelLoader"/>.</summary>
+    internal static ITextModel LoadState(IReadOnlyDictionary<string, byte[]> state, IHostEnvironment env)
+    {
+        if (!state.TryGetValue("manifest.json", out var manifestBytes))
+            throw new InvalidDataException("The saved LfU model has no manifest.json entry; the file is damaged.");
+        var manifest = JsonNode.Parse(manifestBytes) as JsonObject ?? throw new InvalidDataException("The saved LfU model's manifest.json is not a JSON object.");
+        int format = manifest["format"]?.GetValue<int>() ?? 0;
+        if (format != FormatVersion)
+            throw new InvalidDataException($"The saved LfU model uses state format {format}; this version of LfU.MLNet reads format {FormatVersion}.");
+        string baseFolder = manifest["base_model_folder"]!.GetValue<string>();
+        string baseSha = manifest["base_model_sha256"]!.GetValue<string>();
+        string template = manifest["template"]!.GetValue<string>();
+        var mode = Enum.Parse<FineTuningMode>(manifest["mode"]!.GetValue<string>());
+        var dtype = PretrainedModel.ParseDType(manifest["dtype"]!.GetValue<string>());
+        bool embedded = manifest["embedded_weights"]!.GetValue<bool>();
+
+        // Blobs go to fixed file names in a private folder: their names are only matched, never used as paths.
+        string scratch = Directory.CreateTempSubdirectory("lfu-load").FullName;
+        try
+        {
+            string modelDir = Directory.CreateDirectory(Path.Combine(scratch, "model")).FullName;
+            string adapterDir = Directory.CreateDirectory(Path.Combine(scratch, "adapter")).FullName;
+            string[] modelFiles = TokenizerFiles.Concat(new[] { "config.json", SafeTensorsWriter.SingleFileName }).ToArray();
+            foreach (string file in modelFiles)
+                if (state.TryGetValue("model/" + file, out var bytes)) File.WriteAllBytes(Path.Combine(modelDir, file), bytes);
+            foreach (string file in new[] { PeftAdapter.ConfigFile, PeftAdapter.WeightsFile })
+                if (state.TryGetValue("adapter/" + file, out var bytes)) File.WriteAllBytes(Path.Combine(adapterDir, file), bytes);
+
+            if (embedded)
+            {
+                var (network, tokenizer, spec) = LoadBase(modelDir, template, dtype, null);
+                return new LfUModel(network, tokenizer, spec, baseFolder, baseSha, mode, null) { EmbedWeightsWhenSaving = true };
+            }
+            if (!Directory.Exists(baseFolder))
+                throw new DirectoryNotFoundException($"The saved LfU model needs its base model at '{baseFolder}', which does not exist. Restore that folder, or save the model with embedded weights.");
+            string actual = ModelFingerprint.Of(baseFolder);
+            if (!string.Equals(actual, baseSha, StringComparison.OrdinalIgnoreCase))
+                throw new InvalidDataException($"The base model at '{baseFolder}' is not the one this LfU model was trained on (weights SHA-256 {actual[..12]}…, expected {baseSha[..12]}…).");
+            var (baseNetwork, baseTokenizer, baseSpec) = LoadBase(baseFolder, template, dtype, null);
+            try
+            {
+                LoraConfig? lora = File.Exists(Path.Combine(adapterDir, PeftAdapter.ConfigFile)) ? PeftAdapter.Load(baseNetwork, adapterDir) : null;
+                return new LfUModel(baseNetwork, baseTokenizer, baseSpec, baseFolder, baseSha, mode, lora);
+            }
+            catch
+            {
+                baseNetwork.Dispose();
+                throw;
+            }
+        }
+        finally { Directory.Delete(scratch, recursive: true); }
+    }
+
+    /// <summary>Registers the loader of saved LfU models (done once, before any model zip is loaded).</summary>
+    [System.Runtime.CompilerServices.ModuleInitializer]
+    internal static void RegisterLoader() => TextModelLoader.Register(StateKind, LoadState);
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        Network.Dispose();
+    }
+}
+
+/// <summary>SHA-256 fingerprint of a model folder's weight files, cached per file size and time stamp.</summary>
+internal static class ModelFingerprint
+{
+    static readonly Dictionary<string, (long Length, DateTime Written, string Hash)> Cache = new();
+
+    /// <summary>Hash over the names and SHA-256 digests of every *.safetensors file and the shard index, in name order.</summary>
+    public static string Of(string folder)
+    {
+        var files = Directory.GetFiles(folder, "*.safetensors").Append(Path.Combine(folder, SafeTensorsWriter.IndexFileName))
+            .Where(File.Exists).OrderBy(f => Path.GetFileName(f), StringComparer.Ordinal).ToList();
+        if (files.Count == 0) throw new FileNotFoundException($"No *.safetensors files in '{folder}'.");
+        using var total = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (string file in files)
+        {
+            total.AppendData(System.Text.Encoding.UTF8.GetBytes(Path.GetFileName(file) + "\0" + FileHash(file) + "\n"));
+        }
+        return Convert.ToHexString(total.GetHashAndReset()).ToLowerInvariant();
+    }
+
+    static string FileHash(string file)
+    {
+        var info = new FileInfo(file);
+        lock (Cache)
+            if (Cache.TryGetValue(info.FullName, out var c) && c.Length == info.Length && c.Written == info.LastWriteTimeUtc) return c.Hash;
+        using var stream = File.OpenRead(file);
+        string hash = Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant();
+        lock (Cache) Cache[info.FullName] = (info.Length, info.LastWriteTimeUtc, hash);
+        return hash;
+    }
+}
