@@ -151,19 +151,25 @@ internal static class MiniWorld
         }
     }
 
+    const int MaxConsecutiveMisses = 10_000;
+
     static List<Draft> DrawUnique(DeterministicRandom random, int count, Func<DeterministicRandom, Draft> family, string split)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var drafts = new List<Draft>(count);
-        // Each family has thousands of distinct questions; running out means the requested size is unreasonable.
-        int attempts = 0, maxAttempts = 50 * count + 1000;
+        // Each family has thousands of distinct questions; a long run of repeats means they are nearly all used.
+        int misses = 0;
         while (drafts.Count < count)
         {
-            if (++attempts > maxAttempts)
-                throw new ArgumentOutOfRangeException(nameof(count), count,
-                    $"Could not draw {count} distinct {split} items (found {drafts.Count}); ask for fewer.");
             var draft = family(random);
-            if (seen.Add(draft.Question)) drafts.Add(draft);
+            if (seen.Add(draft.Question))
+            {
+                drafts.Add(draft);
+                misses = 0;
+            }
+            else if (++misses > MaxConsecutiveMisses)
+                throw new ArgumentOutOfRangeException(nameof(count), count,
+                    $"Could not draw {count} distinct {split} items: the family has only about {drafts.Count}. Ask for fewer.");
         }
         return drafts;
     }
@@ -175,17 +181,22 @@ internal static class MiniWorld
         if (drafts.Count > size)
             throw new ArgumentOutOfRangeException(nameof(size), size,
                 $"The pretraining size must be at least {drafts.Count} so that every fact of the world is stated; got {size}.");
-        int attempts = 0, maxAttempts = 50 * size;
+        int misses = 0;
         while (drafts.Count < size)
         {
-            if (++attempts > maxAttempts)
-                throw new InvalidOperationException($"Could not draw {size} pretraining items that avoid the test questions.");
+            if (misses > MaxConsecutiveMisses)
+                throw new InvalidOperationException("Could not draw pretraining items that avoid the test questions; the test sets cover too much of the item space.");
             double u = random.NextDouble();
             Draft draft = u < 0.15 ? world.Statement(random)
                 : u < 0.45 ? world.Question(random)
                 : u < 0.75 ? MathProblem(random)
                 : ReasoningTask(random);
-            if (!testQuestions.Contains(draft.Question)) drafts.Add(draft);
+            if (testQuestions.Contains(draft.Question)) misses++;
+            else
+            {
+                drafts.Add(draft);
+                misses = 0;
+            }
         }
         var pretrainingTemplates = Templates.Where(t => t.InPretraining).ToList();
         var items = drafts.Select(d => d.Render(PretrainingTemplate(random, pretrainingTemplates))).ToList();

@@ -269,7 +269,7 @@ public class MiniWorldTests
         Assert.Contains("at most 300", people.Message);
         var tooSmall = Assert.Throws<ArgumentOutOfRangeException>(() => MiniWorld.Generate(new MiniWorldOptions { PretrainSize = 10 }));
         Assert.Contains("every fact of the world is stated", tooSmall.Message);
-        var tooMany = Assert.Throws<ArgumentOutOfRangeException>(() => MiniWorld.Generate(new MiniWorldOptions { FineTuneTrainSize = 1_000_000 }));
+        var tooMany = Assert.Throws<ArgumentOutOfRangeException>(() => MiniWorld.Generate(new MiniWorldOptions { FineTuneTrainSize = 30_000 }));
         Assert.Contains("distinct fine-tuning items", tooMany.Message);
     }
 
