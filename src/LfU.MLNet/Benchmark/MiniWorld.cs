@@ -434,7 +434,7 @@ internal static class MiniWorld
         string name = random.Pick(FirstNames), goods = random.Pick(Goods);
         int count = random.Next(2, 9), price = random.Next(2, 9), cost = count * price;
         int paid = (cost / 10 + 1 + random.Next(0, 2)) * 10, change = paid - cost;
-        string question = $"{name} buys {count} {goods} at {price} dollars each and pays with {paid} dollars. How much change does {name} get?";
+        string question = $"{name} buys {count} {goods} at {price} dollars each and pays with {paid} dollars. What is the change?";
         return new Draft(question, $"Cost: {count} * {price} = {cost}\nChange: {paid} - {cost} = {change}\n{AnswerMarker} {change}",
             change.ToString(CultureInfo.InvariantCulture), MiniWorldCategory.FineTune, "finetune.change");
     }
