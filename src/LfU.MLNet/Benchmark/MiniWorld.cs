@@ -18,6 +18,9 @@ internal sealed record MiniWorldOptions
     /// <summary>People in the synthetic world (at most <see cref="MiniWorld.MaxPeople"/>).</summary>
     public int People { get; init; } = 200;
 
+    /// <summary>Largest out-of-domain test set.</summary>
+    public const int MaxOodSize = 1000;
+
     internal void Validate()
     {
         static void Positive(int value, string name)
@@ -31,6 +34,11 @@ internal sealed record MiniWorldOptions
         Positive(OodMathSize, nameof(OodMathSize));
         Positive(OodReasoningSize, nameof(OodReasoningSize));
         Positive(People, nameof(People));
+        // Out-of-domain questions are withheld from pretraining; large test sets would take whole small families
+        // (string operations on a few dozen words) away from it.
+        foreach (var (size, name) in new[] { (OodKnowledgeSize, nameof(OodKnowledgeSize)), (OodMathSize, nameof(OodMathSize)), (OodReasoningSize, nameof(OodReasoningSize)) })
+            if (size > MaxOodSize)
+                throw new ArgumentOutOfRangeException(name, size, $"{name} must be at most {MaxOodSize}, got {size}: its questions are withheld from pretraining.");
         if (People > MiniWorld.MaxPeople)
             throw new ArgumentOutOfRangeException(nameof(People), People, $"People must be at most {MiniWorld.MaxPeople} (one per first/last name pair), got {People}.");
     }

@@ -265,6 +265,8 @@ public class MiniWorldTests
     {
         var zero = Assert.Throws<ArgumentOutOfRangeException>(() => MiniWorld.Generate(new MiniWorldOptions { OodMathSize = 0 }));
         Assert.Contains("OodMathSize must be positive", zero.Message);
+        var ood = Assert.Throws<ArgumentOutOfRangeException>(() => MiniWorld.Generate(new MiniWorldOptions { OodReasoningSize = 5000 }));
+        Assert.Contains("OodReasoningSize must be at most 1000", ood.Message);
         var people = Assert.Throws<ArgumentOutOfRangeException>(() => MiniWorld.Generate(new MiniWorldOptions { People = 10_000 }));
         Assert.Contains("at most 300", people.Message);
         var tooSmall = Assert.Throws<ArgumentOutOfRangeException>(() => MiniWorld.Generate(new MiniWorldOptions { PretrainSize = 10 }));
