@@ -46,6 +46,10 @@ internal static class MakeDataCommand
             Description = "Vocabulary size of the tokenizer, special tokens included.",
             DefaultValueFactory = _ => 1024,
         };
+        var splitDigits = new Option<bool>("--split-digits")
+        {
+            Description = "Pre-tokenize digits one by one (Qwen2's pattern) instead of in groups of up to three (Llama 3's); easier arithmetic for small models.",
+        };
         var modelMaxLength = new Option<int>("--model-max-length")
         {
             Description = "model_max_length written to tokenizer_config.json.",
@@ -55,7 +59,7 @@ internal static class MakeDataCommand
         var command = new Command("make-data",
             "Generate the mini-world forgetting benchmark (pretraining mixture, fine-tuning task, out-of-domain tests, paraphrased templates), deterministically for a seed.")
         {
-            output, seed, pretrainSize, finetuneTrain, finetuneTest, oodSize, tokenizerOutput, vocabSize, modelMaxLength,
+            output, seed, pretrainSize, finetuneTrain, finetuneTest, oodSize, tokenizerOutput, vocabSize, splitDigits, modelMaxLength,
         };
         command.SetAction(parsed =>
         {
@@ -81,7 +85,7 @@ internal static class MakeDataCommand
             string? tokenizerDirectory = parsed.GetValue(tokenizerOutput);
             if (tokenizerDirectory is not null)
             {
-                var bpe = BpeTrainer.Train(TokenizerCorpus(data), parsed.GetValue(vocabSize));
+                var bpe = BpeTrainer.Train(TokenizerCorpus(data), parsed.GetValue(vocabSize), parsed.GetValue(splitDigits));
                 bpe.Save(tokenizerDirectory, parsed.GetValue(modelMaxLength));
                 Console.WriteLine($"Wrote a byte-level BPE tokenizer ({bpe.VocabSize} tokens, {bpe.Merges.Count} merges) to {tokenizerDirectory}.");
             }

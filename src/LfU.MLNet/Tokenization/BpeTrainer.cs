@@ -21,11 +21,22 @@ internal static partial class BpeTrainer
     public static IReadOnlyList<string> SpecialTokens { get; } = [BeginOfText, EndOfText, Pad];
 
     /// <summary>Llama 3's pre-tokenizer pattern (contractions, letter runs, 1-3 digit groups, punctuation, spaces).</summary>
-    public const string PreTokenizerPattern =
+    public const string Llama3Pattern =
         @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
-    [GeneratedRegex(PreTokenizerPattern, RegexOptions.CultureInvariant)]
-    private static partial Regex PreTokenizerRegex();
+    /// <summary>Qwen2's pattern: Llama 3's with one digit per piece, so that numbers are spelt digit by digit, which
+    /// makes arithmetic far easier to learn for a small model.</summary>
+    public const string SingleDigitPattern =
+        @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+    [GeneratedRegex(Llama3Pattern, RegexOptions.CultureInvariant)]
+    private static partial Regex Llama3Regex();
+
+    [GeneratedRegex(SingleDigitPattern, RegexOptions.CultureInvariant)]
+    private static partial Regex SingleDigitRegex();
+
+    /// <summary>The pre-tokenizer pattern: <see cref="SingleDigitPattern"/> when <paramref name="splitDigits"/>, else <see cref="Llama3Pattern"/>.</summary>
+    public static string PreTokenizerPattern(bool splitDigits) => splitDigits ? SingleDigitPattern : Llama3Pattern;
 
     /// <summary>GPT-2's byte-to-character map: printable Latin-1 bytes map to themselves, the others to U+0100 onwards.</summary>
     public static IReadOnlyList<char> ByteToUnicode { get; } = BuildByteToUnicode();
@@ -46,11 +57,11 @@ internal static partial class BpeTrainer
     /// Splits text like the tokenizer.json pre-tokenizer: the regex's matches and the text between them (Split with
     /// behavior Isolated), each mapped to byte-level characters.
     /// </summary>
-    public static IEnumerable<string> PreTokenize(string text)
+    public static IEnumerable<string> PreTokenize(string text, bool splitDigits = false)
     {
         ArgumentNullException.ThrowIfNull(text);
         int position = 0;
-        foreach (Match match in PreTokenizerRegex().Matches(text))
+        foreach (Match match in (splitDigits ? SingleDigitRegex() : Llama3Regex()).Matches(text))
         {
             if (match.Index > position) yield return ToByteLevel(text[position..match.Index]);
             if (match.Length > 0) yield return ToByteLevel(match.Value);
@@ -71,7 +82,11 @@ internal static partial class BpeTrainer
     /// <paramref name="vocabSize"/> entries. The most frequent adjacent pair is merged first; ties go to the pair whose
     /// left then right token is smaller in ordinal order, so the result depends on the corpus alone.
     /// </summary>
-    public static TrainedBpe Train(IEnumerable<string> documents, int vocabSize)
+    /// <param name="documents">The training texts.</param>
+    /// <param name="vocabSize">The exact vocabulary size, special tokens included.</param>
+    /// <param name="splitDigits">Pre-tokenize digits one by one (<see cref="SingleDigitPattern"/>) instead of in
+    /// groups of up to three as Llama 3 does.</param>
+    public static TrainedBpe Train(IEnumerable<string> documents, int vocabSize, bool splitDigits = false)
     {
         ArgumentNullException.ThrowIfNull(documents);
         int minimum = ByteToUnicode.Count + SpecialTokens.Count;
@@ -81,7 +96,7 @@ internal static partial class BpeTrainer
 
         var pieceCounts = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (string document in documents)
-            foreach (string piece in PreTokenize(document ?? throw new ArgumentException("The corpus contains a null document.", nameof(documents))))
+            foreach (string piece in PreTokenize(document ?? throw new ArgumentException("The corpus contains a null document.", nameof(documents)), splitDigits))
                 pieceCounts[piece] = pieceCounts.GetValueOrDefault(piece) + 1;
 
         var tokens = new List<string>(vocabSize);
@@ -139,7 +154,7 @@ internal static partial class BpeTrainer
             pairCounts.Remove(chosen);
             pairWords.Remove(chosen);
         }
-        return new TrainedBpe(tokens, merges);
+        return new TrainedBpe(tokens, merges, PreTokenizerPattern(splitDigits));
     }
 
     static bool ComesFirst((int Left, int Right) candidate, (int Left, int Right) current, List<string> tokens)
@@ -194,14 +209,16 @@ internal static partial class BpeTrainer
 }
 
 /// <summary>A trained byte-level BPE: tokens in id order (the 256 byte characters by byte value, then merges) and the
-/// merges by rank. The special tokens of <see cref="BpeTrainer.SpecialTokens"/> follow the last token.</summary>
-internal sealed class TrainedBpe(IReadOnlyList<string> tokens, IReadOnlyList<(string Left, string Right)> merges)
+/// merges by rank, and the pre-tokenizer pattern they were learnt with. The special tokens of
+/// <see cref="BpeTrainer.SpecialTokens"/> follow the last token.</summary>
+internal sealed class TrainedBpe(IReadOnlyList<string> tokens, IReadOnlyList<(string Left, string Right)> merges, string preTokenizerPattern)
 {
     public const string TokenizerFile = "tokenizer.json";
     public const string TokenizerConfigFile = "tokenizer_config.json";
 
     public IReadOnlyList<string> Tokens { get; } = tokens;
     public IReadOnlyList<(string Left, string Right)> Merges { get; } = merges;
+    public string PreTokenizerPattern { get; } = preTokenizerPattern;
 
     /// <summary>Tokens plus special tokens.</summary>
     public int VocabSize => Tokens.Count + BpeTrainer.SpecialTokens.Count;
@@ -258,7 +275,7 @@ internal sealed class TrainedBpe(IReadOnlyList<string> tokens, IReadOnlyList<(st
             json.WriteStartObject();
             json.WriteString("type", "Split");
             json.WriteStartObject("pattern");
-            json.WriteString("Regex", BpeTrainer.PreTokenizerPattern);
+            json.WriteString("Regex", PreTokenizerPattern);
             json.WriteEndObject();
             json.WriteString("behavior", "Isolated");
             json.WriteBoolean("invert", false);

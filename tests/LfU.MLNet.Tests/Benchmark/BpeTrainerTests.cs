@@ -95,9 +95,26 @@ public class BpeTrainerTests
     [Fact]
     public void EncodingThenDecodingGivesBackTheTextOnTheCorpusAndOnUnseenText()
     {
-        var tokenizer = new ReferenceTokenizer(Trained.Value.Json);
-        foreach (string text in Corpus.Value.Take(2000).Concat(UnseenTexts))
-            Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text)));
+        foreach (byte[] json in new[] { Trained.Value.Json, SingleDigits.Value.ToTokenizerJson() })
+        {
+            var tokenizer = new ReferenceTokenizer(json);
+            foreach (string text in Corpus.Value.Take(2000).Concat(UnseenTexts))
+                Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text)));
+        }
+    }
+
+    static readonly Lazy<TrainedBpe> SingleDigits = new(() => BpeTrainer.Train(Corpus.Value, 600, splitDigits: true));
+
+    [Fact]
+    public void WithSplitDigitsNumbersAreSpeltDigitByDigit()
+    {
+        var bpe = SingleDigits.Value;
+        Assert.Equal(BpeTrainer.SingleDigitPattern, bpe.PreTokenizerPattern);
+        Assert.DoesNotContain(bpe.Tokens, t => t.Count(char.IsAsciiDigit) > 1);
+        Assert.Contains(Trained.Value.Bpe.Tokens, t => t.Count(char.IsAsciiDigit) > 1);
+        var tokenizer = new ReferenceTokenizer(bpe.ToTokenizerJson());
+        Assert.Equal(5, tokenizer.Encode("12345").Count);
+        Assert.Equal(new[] { "Ġ", "1", "2" }, BpeTrainer.PreTokenize(" 12", splitDigits: true));
     }
 
     [Fact]
@@ -155,7 +172,7 @@ public class BpeTrainerTests
         Assert.Equal("Sequence", pre.GetProperty("type").GetString());
         var split = pre.GetProperty("pretokenizers")[0];
         Assert.Equal("Split", split.GetProperty("type").GetString());
-        Assert.Equal(BpeTrainer.PreTokenizerPattern, split.GetProperty("pattern").GetProperty("Regex").GetString());
+        Assert.Equal(BpeTrainer.Llama3Pattern, split.GetProperty("pattern").GetProperty("Regex").GetString());
         Assert.Equal("Isolated", split.GetProperty("behavior").GetString());
         var byteLevel = pre.GetProperty("pretokenizers")[1];
         Assert.Equal("ByteLevel", byteLevel.GetProperty("type").GetString());

@@ -17,7 +17,7 @@ public class MakeDataCommandTests
         {
             string data = Path.Combine(directory, "data"), tokenizer = Path.Combine(directory, "tok");
             int exit = CliApp.Run(["make-data", "--output", data, "--seed", "7", "--pretrain-size", "1500", "--ood-size", "50",
-                "--tokenizer-output", tokenizer, "--vocab-size", "320"]);
+                "--tokenizer-output", tokenizer, "--vocab-size", "320", "--split-digits"]);
             Assert.Equal(0, exit);
 
             var expected = MiniWorld.Generate(new MiniWorldOptions { Seed = 7, PretrainSize = 1500, OodKnowledgeSize = 50, OodMathSize = 50, OodReasoningSize = 50 });
@@ -28,6 +28,8 @@ public class MakeDataCommandTests
 
             using var json = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(tokenizer, TrainedBpe.TokenizerFile)));
             Assert.Equal(320 - BpeTrainer.SpecialTokens.Count, json.RootElement.GetProperty("model").GetProperty("vocab").EnumerateObject().Count());
+            Assert.Equal(BpeTrainer.SingleDigitPattern,
+                json.RootElement.GetProperty("pre_tokenizer").GetProperty("pretokenizers")[0].GetProperty("pattern").GetProperty("Regex").GetString());
             Assert.True(File.Exists(Path.Combine(tokenizer, TrainedBpe.TokenizerConfigFile)));
         }
         finally
