@@ -56,6 +56,12 @@ internal static class MakeDataCommand
             DefaultValueFactory = _ => 512,
         };
 
+        // Bad numbers are argument errors, caught before anything is written.
+        foreach (var option in new[] { pretrainSize, finetuneTrain, finetuneTest, oodSize, modelMaxLength })
+            AtLeast(option, 1);
+        AtLeast(oodSize, 1, MiniWorldOptions.MaxOodSize);
+        AtLeast(vocabSize, BpeTrainer.MinimumVocabSize);
+
         var command = new Command("make-data",
             "Generate the mini-world forgetting benchmark (pretraining mixture, fine-tuning task, out-of-domain tests, paraphrased templates), deterministically for a seed.")
         {
@@ -93,6 +99,16 @@ internal static class MakeDataCommand
         });
         return command;
     }
+
+    static void AtLeast(Option<int> option, int minimum, int maximum = int.MaxValue) =>
+        option.Validators.Add(result =>
+        {
+            int value = result.GetValueOrDefault<int>();
+            if (value < minimum || value > maximum)
+                result.AddError(maximum == int.MaxValue
+                    ? $"{option.Name} must be at least {minimum}, got {value}."
+                    : $"{option.Name} must be between {minimum} and {maximum}, got {value}.");
+        });
 
     /// <summary>The tokenizer learns from pretraining text only, as a real tokenizer predates fine-tuning data.</summary>
     static IEnumerable<string> TokenizerCorpus(MiniWorldDataset data) =>

@@ -20,6 +20,9 @@ internal static partial class BpeTrainer
     /// <summary>Special tokens, given the last ids of the vocabulary in this order.</summary>
     public static IReadOnlyList<string> SpecialTokens { get; } = [BeginOfText, EndOfText, Pad];
 
+    /// <summary>The 256 byte tokens and the special tokens.</summary>
+    public static int MinimumVocabSize => ByteToUnicode.Count + SpecialTokens.Count;
+
     /// <summary>Llama 3's pre-tokenizer pattern (contractions, letter runs, 1-3 digit groups, punctuation, spaces).</summary>
     public const string Llama3Pattern =
         @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
@@ -89,10 +92,9 @@ internal static partial class BpeTrainer
     public static TrainedBpe Train(IEnumerable<string> documents, int vocabSize, bool splitDigits = false)
     {
         ArgumentNullException.ThrowIfNull(documents);
-        int minimum = ByteToUnicode.Count + SpecialTokens.Count;
-        if (vocabSize < minimum)
+        if (vocabSize < MinimumVocabSize)
             throw new ArgumentOutOfRangeException(nameof(vocabSize), vocabSize,
-                $"The vocabulary size must be at least {minimum} (256 bytes and {SpecialTokens.Count} special tokens), got {vocabSize}.");
+                $"The vocabulary size must be at least {MinimumVocabSize} (256 bytes and {SpecialTokens.Count} special tokens), got {vocabSize}.");
 
         var pieceCounts = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (string document in documents)

@@ -237,6 +237,18 @@ public class BpeTrainerTests
         Assert.Equal(new[] { "Hello", ",", "Ġworld", "!", "Ġ", "Ġ", "123", "45", "'s" }, BpeTrainer.PreTokenize("Hello, world!  12345's").Select(s => s));
     }
 
+    /// <summary>The committed data/mini-world/tokenizer is reproduced from the committed pretraining data with the
+    /// options its README gives (1,024 tokens, single digits).</summary>
+    [Fact]
+    public void CommittedMiniWorldTokenizerIsWhatTheTrainerMakes()
+    {
+        string directory = Path.Combine(MiniWorldTests.RepositoryRoot(), "data", "mini-world");
+        var pretrain = MiniWorldFiles.ReadJsonl(Path.Combine(directory, MiniWorldFiles.Pretrain));
+        var bpe = BpeTrainer.Train(pretrain.SelectMany(i => new[] { i.Prompt, i.Response }), 1024, splitDigits: true);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(directory, "tokenizer", TrainedBpe.TokenizerFile)), bpe.ToTokenizerJson());
+        Assert.Equal(File.ReadAllBytes(Path.Combine(directory, "tokenizer", TrainedBpe.TokenizerConfigFile)), bpe.ToTokenizerConfigJson(512));
+    }
+
     [Fact]
     public void BadArgumentsAreRejectedWithAClearMessage()
     {

@@ -39,11 +39,16 @@ public class MakeDataCommandTests
     }
 
     [Fact]
-    public void BadSizesFailWithExitCodeOne()
+    public void BadArgumentsFailBeforeWritingAnything()
     {
         string directory = Path.Combine(Path.GetTempPath(), "lfu-make-data-" + Guid.NewGuid().ToString("N"));
-        Assert.Equal(1, CliApp.Run(["make-data", "--output", directory, "--pretrain-size", "0"]));
-        Assert.False(Directory.Exists(directory));
+        Assert.Equal(2, CliApp.Run(["make-data", "--output", directory, "--pretrain-size", "0"]));
+        Assert.Equal(2, CliApp.Run(["make-data", "--output", directory, "--ood-size", "5000"]));
+        Assert.Equal(2, CliApp.Run(["make-data", "--output", directory, "--tokenizer-output", directory, "--vocab-size", "10"]));
         Assert.Equal(2, CliApp.Run(["make-data"]));
+        Assert.False(Directory.Exists(directory));
+        // A pretraining set too small to state every fact is caught by the generator: exit code 1.
+        Assert.Equal(1, CliApp.Run(["make-data", "--output", directory, "--pretrain-size", "10"]));
+        Assert.False(Directory.Exists(directory));
     }
 }
