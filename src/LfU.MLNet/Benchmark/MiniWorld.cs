@@ -176,8 +176,7 @@ internal static class MiniWorld
                 misses = 0;
             }
             else if (++misses > MaxConsecutiveMisses)
-                throw new ArgumentOutOfRangeException(nameof(count), count,
-                    $"Could not draw {count} distinct {split} items: the family has only about {drafts.Count}. Ask for fewer.");
+                throw new ArgumentException($"Could not draw {count} distinct {split} items: the family has only about {drafts.Count}. Ask for fewer.");
         }
         return drafts;
     }
@@ -187,8 +186,7 @@ internal static class MiniWorld
         // Every fact is stated at least once in every phrasing; the rest of the mixture is sampled.
         var drafts = world.AllStatements().ToList();
         if (drafts.Count > size)
-            throw new ArgumentOutOfRangeException(nameof(size), size,
-                $"The pretraining size must be at least {drafts.Count} so that every fact of the world is stated; got {size}.");
+            throw new ArgumentException($"The pretraining size must be at least {drafts.Count} so that every fact of the world is stated; got {size}.");
         int misses = 0;
         while (drafts.Count < size)
         {

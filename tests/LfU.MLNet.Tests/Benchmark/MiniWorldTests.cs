@@ -269,9 +269,9 @@ public class MiniWorldTests
         Assert.Contains("OodReasoningSize must be at most 1000", ood.Message);
         var people = Assert.Throws<ArgumentOutOfRangeException>(() => MiniWorld.Generate(new MiniWorldOptions { People = 10_000 }));
         Assert.Contains("at most 300", people.Message);
-        var tooSmall = Assert.Throws<ArgumentOutOfRangeException>(() => MiniWorld.Generate(new MiniWorldOptions { PretrainSize = 10 }));
+        var tooSmall = Assert.Throws<ArgumentException>(() => MiniWorld.Generate(new MiniWorldOptions { PretrainSize = 10 }));
         Assert.Contains("every fact of the world is stated", tooSmall.Message);
-        var tooMany = Assert.Throws<ArgumentOutOfRangeException>(() => MiniWorld.Generate(new MiniWorldOptions { FineTuneTrainSize = 30_000 }));
+        var tooMany = Assert.Throws<ArgumentException>(() => MiniWorld.Generate(new MiniWorldOptions { FineTuneTrainSize = 30_000 }));
         Assert.Contains("distinct fine-tuning items", tooMany.Message);
     }
 
