@@ -39,6 +39,7 @@ public static class CliApp
     {
         yield return Commands.ForwardCommand.Create();
         yield return Commands.TokenizeCommand.Create();
+        yield return Commands.MakeDataCommand.Create();
     }
 
     /// <summary>The innermost useful message on a single line.</summary>

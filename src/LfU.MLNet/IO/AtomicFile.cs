@@ -3,6 +3,13 @@ namespace LfU.MLNet.IO;
 /// <summary>Writes a file through a temporary sibling and a rename, so readers never see a half-written file.</summary>
 internal static class AtomicFile
 {
+    /// <summary>Writes bytes, atomically.</summary>
+    internal static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
+    {
+        byte[] copy = bytes.ToArray();
+        Write(path, stream => stream.Write(copy));
+    }
+
     /// <summary>Writes text as UTF-8 (no BOM), atomically.</summary>
     internal static void WriteAllText(string path, string text) =>
         Write(path, stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(text)));
