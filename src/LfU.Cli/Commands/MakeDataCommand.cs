@@ -91,7 +91,7 @@ internal static class MakeDataCommand
             string? tokenizerDirectory = parsed.GetValue(tokenizerOutput);
             if (tokenizerDirectory is not null)
             {
-                var bpe = BpeTrainer.Train(TokenizerCorpus(data), parsed.GetValue(vocabSize), parsed.GetValue(splitDigits));
+                var bpe = BpeTrainer.Train(MiniWorld.TokenizerCorpus(data.Pretrain), parsed.GetValue(vocabSize), parsed.GetValue(splitDigits));
                 bpe.Save(tokenizerDirectory, parsed.GetValue(modelMaxLength));
                 Console.WriteLine($"Wrote a byte-level BPE tokenizer ({bpe.VocabSize} tokens, {bpe.Merges.Count} merges) to {tokenizerDirectory}.");
             }
@@ -111,6 +111,4 @@ internal static class MakeDataCommand
         });
 
     /// <summary>The tokenizer learns from pretraining text only, as a real tokenizer predates fine-tuning data.</summary>
-    static IEnumerable<string> TokenizerCorpus(MiniWorldDataset data) =>
-        data.Pretrain.SelectMany(item => new[] { item.Prompt, item.Response });
 }

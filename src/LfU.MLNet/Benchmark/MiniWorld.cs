@@ -102,6 +102,16 @@ internal static class MiniWorld
     /// The final answer of a response: the text after the last <c>####</c> if there is one, else the whole response,
     /// trimmed. Model outputs and gold responses go through the same function for exact-match scoring.
     /// </summary>
+    /// <summary>
+    /// The texts the mini model's tokenizer is trained on: each pretraining prompt as the model sees it (rendered with
+    /// the alpaca template it is trained with, so the template's words become a few tokens) and each response.
+    /// </summary>
+    public static IEnumerable<string> TokenizerCorpus(IEnumerable<MiniWorldItem> pretrain)
+    {
+        var alpaca = Tokenization.PromptTemplates.ByName("alpaca");
+        return pretrain.SelectMany(item => new[] { alpaca.RenderGenerationPrompt(item.Prompt), item.Response });
+    }
+
     public static string ExtractFinalAnswer(string response)
     {
         ArgumentNullException.ThrowIfNull(response);

@@ -76,6 +76,14 @@ public sealed partial class LfUTransformer : ITransformer, IDisposable
         BatchSize = batchSize;
     }
 
+    /// <summary>
+    /// The fine-tuned model, for use outside ML.NET: <see cref="LfUModel.Generate(string, GenerationSettings?)"/>,
+    /// <see cref="LfUModel.Score"/>, <see cref="LfUModel.SaveAdapter"/>, <see cref="LfUModel.SaveMerged"/>.
+    /// Null only for test doubles.
+    /// </summary>
+    public LfUModel? Model => _model as LfUModel;
+
+
     /// <summary>Name of the input text column holding the prompts.</summary>
     public string PromptColumnName => _columns.Prompt;
 

@@ -244,7 +244,7 @@ public class BpeTrainerTests
     {
         string directory = Path.Combine(MiniWorldTests.RepositoryRoot(), "data", "mini-world");
         var pretrain = MiniWorldFiles.ReadJsonl(Path.Combine(directory, MiniWorldFiles.Pretrain));
-        var bpe = BpeTrainer.Train(pretrain.SelectMany(i => new[] { i.Prompt, i.Response }), 1024, splitDigits: true);
+        var bpe = BpeTrainer.Train(MiniWorld.TokenizerCorpus(pretrain), 1024, splitDigits: true);
         Assert.Equal(File.ReadAllBytes(Path.Combine(directory, "tokenizer", TrainedBpe.TokenizerFile)), bpe.ToTokenizerJson());
         Assert.Equal(File.ReadAllBytes(Path.Combine(directory, "tokenizer", TrainedBpe.TokenizerConfigFile)), bpe.ToTokenizerConfigJson(512));
     }
