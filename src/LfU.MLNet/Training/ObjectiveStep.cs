@@ -60,6 +60,9 @@ internal sealed class ObjectiveStep : IDisposable
 
     ScalarType ActivationType => _model.DType;
 
+    /// <summary>The generator behind NEFTune noise and auxiliary-LoRA re-initialisation (its state is checkpointed).</summary>
+    internal Generator Random => _rng;
+
     /// <summary>
     /// Adds <paramref name="weight"/> × ∇(objective on <paramref name="batch"/>) into the trainable parameters' gradients.
     /// <paramref name="ascentBatch"/> is needed for <see cref="AscentBatchMode.IndependentBatch"/>.
