@@ -96,7 +96,7 @@ internal sealed class ObjectiveStep : IDisposable
                 sum = sum + (_options.Kind == ObjectiveKind.L2 ? d.pow(2) : d.abs()).sum().to(ScalarType.Float64);
             }
             var p = (sum * _options.PenaltyWeight).squeeze().to(sft.dtype);
-            penalty = p.item<double>();
+            penalty = p.to(ScalarType.Float64).item<double>();
             total = sft + p;
         }
         AddGradients(total, _trainable, weight);

@@ -94,11 +94,16 @@ public sealed class Trainer : IDisposable
         string? lastCheckpoint = null;
         int start = 0;
 
+        // LoRA dropout draws from torch's global generators: seed them, as Hugging Face's Trainer does. A resume restores
+        // the CPU generator's state; TorchSharp cannot read CUDA generator states, so CUDA gets a seed derived from the step.
+        random.manual_seed(_options.Seed);
+        if (_model.Device.type == DeviceType.CUDA) cuda.manual_seed_all(_options.Seed);
         if (resumeFrom is not null)
         {
             lastCheckpoint = TrainingCheckpoint.Resolve(resumeFrom);
             var state = Restore(lastCheckpoint, fingerprint, totalSteps);
             start = state.Step;
+            if (_model.Device.type == DeviceType.CUDA) cuda.manual_seed_all(DerivedSeed(_options.Seed, 3, start));
             history.AddRange(state.History);
             validations.AddRange(state.Validations);
         }
@@ -283,10 +288,10 @@ public sealed class Trainer : IDisposable
     TrainerState Restore(string folder, string fingerprint, int totalSteps)
     {
         var state = TrainingCheckpoint.ReadState(folder);
-        string saved = state.Options.GetRawText(), now = TrajectoryOptions().GetRawText();
-        if (saved != now)
+        var now = TrajectoryOptions();
+        if (!JsonElement.DeepEquals(state.Options, now))
         {
-            var differing = DifferingFields(state.Options, TrajectoryOptions());
+            var differing = DifferingFields(state.Options, now);
             throw new ArgumentException($"Checkpoint '{folder}' was written with different training options ({string.Join(", ", differing)}); resume with the options it was written with.");
         }
         if (state.DataFingerprint != fingerprint)
@@ -322,10 +327,12 @@ public sealed class Trainer : IDisposable
 
     static IEnumerable<string> DifferingFields(JsonElement saved, JsonElement now)
     {
-        var a = saved.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetRawText());
-        var b = now.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetRawText());
-        return a.Keys.Union(b.Keys).Where(k => a.GetValueOrDefault(k) != b.GetValueOrDefault(k))
-            .Select(k => $"{k}: checkpoint {a.GetValueOrDefault(k) ?? "absent"}, now {b.GetValueOrDefault(k) ?? "absent"}");
+        var a = saved.EnumerateObject().ToDictionary(p => p.Name, p => p.Value);
+        var b = now.EnumerateObject().ToDictionary(p => p.Name, p => p.Value);
+        string Show(Dictionary<string, JsonElement> d, string k) => d.TryGetValue(k, out var v) ? JsonSerializer.Serialize(v) : "absent";
+        return a.Keys.Union(b.Keys)
+            .Where(k => !(a.TryGetValue(k, out var x) && b.TryGetValue(k, out var y) && JsonElement.DeepEquals(x, y)))
+            .Select(k => $"{k}: checkpoint {Show(a, k)}, now {Show(b, k)}");
     }
 
     // ---- seeded order ----
