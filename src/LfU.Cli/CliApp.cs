@@ -37,7 +37,7 @@ public static class CliApp
 
     static IEnumerable<Command> Verbs()
     {
-        yield break;
+        yield return Commands.BenchCommand.Create();
     }
 
     /// <summary>The innermost useful message on a single line.</summary>
