@@ -40,6 +40,7 @@ public static class CliApp
         yield return Commands.ForwardCommand.Create();
         yield return Commands.TokenizeCommand.Create();
         yield return Commands.MakeDataCommand.Create();
+        yield return Commands.BenchCommand.Create();
     }
 
     /// <summary>The innermost useful message on a single line.</summary>

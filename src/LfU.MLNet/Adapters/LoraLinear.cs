@@ -64,7 +64,8 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         {
             // kaiming_uniform_(a=√5) reduces to U(-1/√fan_in, 1/√fan_in); written out to take a seeded generator.
             double bound = 1.0 / Math.Sqrt(InFeatures);
-            nn.init.uniform_(a.weight!, -bound, bound, generator);
+            // Tensor.uniform_, not nn.init.uniform_: TorchSharp 0.107's nn.init ignores the generator.
+            a.weight!.uniform_(-bound, bound, generator);
             nn.init.zeros_(b.weight!);
         }
         lora_A = a;
@@ -111,8 +112,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         lora_B = null;
         _dropout = null;
         // TorchSharp has no unregister; re-registering null is not allowed, so rebuild the registry.
-        _internal_submodules.Remove("lora_A");
-        _internal_submodules.Remove("lora_B");
-        _internal_submodules.Remove("lora_dropout");
+        foreach (string name in new[] { "lora_A", "lora_B", "lora_dropout" })
+            if (_internal_submodules.ContainsKey(name)) _internal_submodules.Remove(name); // lora_dropout exists only when dropout > 0
     }
 }

@@ -83,6 +83,8 @@ public sealed partial class LfUTransformer : ITransformer, IDisposable
     /// </summary>
     public LfUModel? Model => _model as LfUModel;
 
+    /// <summary>The training run that produced this transformer (loss history for plots); null after loading from a file.</summary>
+    public Training.TrainingResult? TrainingResult { get; internal init; }
 
     /// <summary>Name of the input text column holding the prompts.</summary>
     public string PromptColumnName => _columns.Prompt;

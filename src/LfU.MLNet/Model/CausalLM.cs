@@ -128,7 +128,7 @@ public sealed class CausalLM : nn.Module
             if (name.Contains("lora_")) continue;
             if (name.EndsWith("norm.weight")) p.fill_(1.0);
             else if (name.EndsWith(".bias")) p.zero_();
-            else nn.init.normal_(p, 0, std, gen);
+            else p.normal_(0, std, gen); // not nn.init.normal_: TorchSharp 0.107's nn.init ignores the generator
         }
     }
 

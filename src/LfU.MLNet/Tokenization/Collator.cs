@@ -16,12 +16,24 @@ public sealed class TokenBatch : IDisposable
     /// <summary>Labels (B, T) with -100 on prompt and padding; null for generation batches.</summary>
     public Tensor? Labels { get; }
 
-    internal TokenBatch(Tensor inputIds, Tensor attentionMask, Tensor? labels)
+    /// <summary>Wraps existing tensors (all (B, T) int64); the batch owns them from now on.</summary>
+    public TokenBatch(Tensor inputIds, Tensor attentionMask, Tensor? labels)
     {
         InputIds = inputIds;
         AttentionMask = attentionMask;
         Labels = labels;
     }
+
+    /// <summary>Number of predicted tokens: labels after the one-position shift that are not -100.</summary>
+    public long PredictedTokens()
+    {
+        if (Labels is null) return 0;
+        using var _ = NewDisposeScope();
+        return (Labels[.., 1..] != TrainingExample.IgnoreIndex).sum().item<long>();
+    }
+
+    /// <summary>A copy of the batch on <paramref name="device"/>.</summary>
+    public TokenBatch To(Device device) => new(InputIds.to(device), AttentionMask.to(device), Labels?.to(device));
 
     /// <inheritdoc/>
     public void Dispose()

@@ -1,3 +1,4 @@
+using LfU.MLNet.Tokenization;
 using LfU.MLNet.Adapters;
 using LfU.MLNet.Model;
 using TorchSharp;
@@ -60,6 +61,9 @@ internal sealed class ObjectiveStep : IDisposable
 
     ScalarType ActivationType => _model.DType;
 
+    /// <summary>The generator behind NEFTune noise and auxiliary-LoRA re-initialisation (its state is checkpointed).</summary>
+    internal Generator Random => _rng;
+
     /// <summary>
     /// Adds <paramref name="weight"/> × ∇(objective on <paramref name="batch"/>) into the trainable parameters' gradients.
     /// <paramref name="ascentBatch"/> is needed for <see cref="AscentBatchMode.IndependentBatch"/>.
@@ -93,7 +97,7 @@ internal sealed class ObjectiveStep : IDisposable
                 sum = sum + (_options.Kind == ObjectiveKind.L2 ? d.pow(2) : d.abs()).sum().to(ScalarType.Float64);
             }
             var p = (sum * _options.PenaltyWeight).squeeze().to(sft.dtype);
-            penalty = p.item<double>();
+            penalty = p.to(ScalarType.Float64).item<double>();
             total = sft + p;
         }
         AddGradients(total, _trainable, weight);

@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 namespace LfU.MLNet.Tests.Cli;
 
 /// <summary>The stable <c>lfu forward</c> contract, run in-process.</summary>
+[Collection("Console")]
 public class ForwardCommandTests
 {
     [Fact]

@@ -1,3 +1,4 @@
+using LfU.MLNet.Tokenization;
 using System.Text.Json.Nodes;
 using LfU.MLNet.Adapters;
 using LfU.MLNet.Checkpoints;

@@ -1,0 +1,104 @@
+using System.CommandLine;
+using System.Globalization;
+using LfU.MLNet.Adapters;
+using LfU.MLNet.Checkpoints;
+using LfU.MLNet.Model;
+using LfU.MLNet.Native;
+using LfU.MLNet.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LfU.Cli.Commands;
+
+/// <summary>
+/// <c>lfu bench</c>: times training steps of each objective on a randomly initialised model of a given shape and prints
+/// a Markdown table (median step time, tokens/s, peak memory, matmul TFLOP/s and, given the device's peak, MFU).
+/// </summary>
+internal static class BenchCommand
+{
+    internal static Command Create()
+    {
+        var config = new Option<FileInfo>("--config") { Description = "A Hub-style config.json giving the model's shape (see data/configs).", Required = true };
+        var batch = new Option<int>("--batch") { Description = "Sequences per step.", DefaultValueFactory = _ => 4 };
+        var sequence = new Option<int>("--seq") { Description = "Tokens per sequence.", DefaultValueFactory = _ => 512 };
+        var steps = new Option<int>("--steps") { Description = "Timed steps per objective (the median is reported).", DefaultValueFactory = _ => 8 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed steps before timing each objective.", DefaultValueFactory = _ => 2 };
+        var dtype = new Option<string?>("--dtype") { Description = "Base weight dtype: bfloat16 or float32 (default: bfloat16 on CUDA, float32 on CPU). LoRA weights are float32." };
+        var device = new Option<string>("--device") { Description = "cpu or cuda.", DefaultValueFactory = _ => "cpu" };
+        var objectives = new Option<string>("--objectives")
+        {
+            Description = $"Comma-separated: {string.Join(", ", StepBenchmark.Objectives.Keys)}.",
+            DefaultValueFactory = _ => string.Join(",", StepBenchmark.Objectives.Keys),
+        };
+        var peak = new Option<double?>("--peak-tflops") { Description = "The device's peak dense TFLOP/s in this dtype (e.g. 989 for an H100 SXM in bfloat16), to report MFU." };
+        var seed = new Option<long>("--seed") { Description = "Seed of the random weights.", DefaultValueFactory = _ => 0 };
+
+        var command = new Command("bench", "Benchmark training steps (SFT, LfU+LoRA same/independent batch, LfU+RepS) on a random model of a given shape.")
+        {
+            config, batch, sequence, steps, warmup, dtype, device, objectives, peak, seed,
+        };
+        command.SetAction(parse => Run(
+            parse.GetValue(config)!, parse.GetValue(batch), parse.GetValue(sequence), parse.GetValue(steps), parse.GetValue(warmup),
+            parse.GetValue(dtype), parse.GetValue(device)!, parse.GetValue(objectives)!, parse.GetValue(peak), parse.GetValue(seed)));
+        return command;
+    }
+
+    static int Run(FileInfo configFile, int batch, int sequence, int steps, int warmup, string? dtypeName, string deviceName,
+        string objectiveList, double? peakTflops, long seed)
+    {
+        if (batch <= 0) throw new ArgumentException($"--batch must be at least 1 (got {batch}).");
+        if (sequence <= 1) throw new ArgumentException($"--seq must be at least 2 (got {sequence}).");
+        if (steps <= 0) throw new ArgumentException($"--steps must be at least 1 (got {steps}).");
+        if (warmup < 0) throw new ArgumentException($"--warmup must be non-negative (got {warmup}).");
+        if (peakTflops is <= 0) throw new ArgumentException($"--peak-tflops must be positive (got {peakTflops}).");
+        bool cuda = deviceName switch
+        {
+            "cpu" => false,
+            "cuda" => true,
+            _ => throw new ArgumentException($"--device '{deviceName}' is not supported; use cpu or cuda."),
+        };
+        var names = objectiveList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var unknown = names.Where(n => !StepBenchmark.Objectives.ContainsKey(n)).ToList();
+        if (names.Length == 0 || unknown.Count > 0)
+            throw new ArgumentException($"--objectives: unknown {string.Join(", ", unknown.Select(u => $"'{u}'"))}; choose from {string.Join(", ", StepBenchmark.Objectives.Keys)}.");
+        var dtype = PretrainedModel.ParseDType(dtypeName ?? (cuda ? "bfloat16" : "float32"));
+        if (dtype is not (ScalarType.BFloat16 or ScalarType.Float32))
+            throw new ArgumentException($"--dtype '{dtypeName}' is not supported; use bfloat16 or float32.");
+
+        TorchRuntime.EnsureInitialized(cuda);
+        if (cuda && !torch.cuda.is_available()) throw new InvalidOperationException("--device cuda was asked for, but CUDA is not available (no GPU, or the CPU-only TorchSharp runtime is installed).");
+        var config = ModelConfig.FromFile(configFile.FullName);
+        if (sequence > config.MaxPositionEmbeddings)
+            throw new ArgumentException($"--seq {sequence} exceeds the model's max_position_embeddings {config.MaxPositionEmbeddings} ({configFile.Name}).");
+        var target = cuda ? CUDA : CPU;
+
+        using var model = new CausalLM(config, dtype, target);
+        model.InitializeWeights(0.02, seed);
+        LoraAdapters.Attach(model, new LoraConfig(), seed);
+        foreach (var (_, p) in LoraAdapters.Parameters(model)) p.requires_grad = true;
+        long parameters = model.parameters().Sum(p => p.numel());
+        var memory = new MemoryProbe(target);
+
+        Console.WriteLine($"Model {configFile.Name}: {parameters / 1e6:F1} M parameters, {PretrainedModel.DTypeName(dtype)} on {deviceName}; " +
+                          $"batch {batch} × seq {sequence}; LoRA r=8 α=16 on all block linears; median of {steps} steps after {warmup} warm-up.");
+        Console.WriteLine();
+        Console.WriteLine("| objective | median step (ms) | tokens/s | peak memory | matmul TFLOP/s | MFU |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        foreach (string name in names)
+        {
+            var r = StepBenchmark.Run(model, name, batch, sequence, steps, warmup, memory);
+            double tflops = r.FlopsPerSecond / 1e12;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {r.Objective} | {r.MedianSeconds * 1000:F1} | {r.TokensPerSecond:F0} | {FormatBytes(r.PeakMemoryBytes)} | {tflops:F2} | {(peakTflops is double p ? $"{100 * tflops / p:F1}%" : "n/a")} |"));
+        }
+        Console.WriteLine();
+        Console.WriteLine($"Peak memory: {memory.Description}; it only grows, so each row shows the peak up to that objective.");
+        Console.WriteLine("FLOPs: forward F = tokens·(2·P + 4·L·T·H) (P: block projection and head weights; L layers; H = heads·head_dim); " +
+                          "a LoRA backward ≈ F (input gradients only); SFT = 2F, LfU same-batch and RepS = 4F, LfU independent-batch = 6F.");
+        return 0;
+    }
+
+    static string FormatBytes(long? bytes) => bytes is long b
+        ? string.Create(CultureInfo.InvariantCulture, $"{b / (double)(1L << 30):F2} GiB")
+        : "n/a";
+}

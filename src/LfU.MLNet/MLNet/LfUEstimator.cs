@@ -1,0 +1,225 @@
+using System.Text.Json;
+using LfU.MLNet.Checkpoints;
+using LfU.MLNet.Native;
+using LfU.MLNet.Tokenization;
+using LfU.MLNet.Training;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LfU.MLNet;
+
+/// <summary>
+/// Fine-tunes a Llama-family model on (prompt, response) rows with the LfU objective (or a baseline) and returns an
+/// <see cref="LfUTransformer"/> that generates and scores text. Training runs in <see cref="Fit"/>, on TorchSharp.
+/// </summary>
+/// <example>
+/// <code>
+/// var pipeline = mlContext.Transforms.Text.FineTuneWithLfU(new LfUOptions { ModelFolder = "models/mini" });
+/// using var model = pipeline.Fit(trainData);
+/// var predictions = model.Transform(testData);
+/// </code>
+/// </example>
+public sealed class LfUEstimator : IEstimator<LfUTransformer>
+{
+    readonly IHostEnvironment _env;
+    readonly IHost _host;
+    readonly LfUOptions _options;
+
+    /// <summary>Creates the estimator; options are checked here and again in <see cref="Fit"/>.</summary>
+    public LfUEstimator(MLContext mlContext, LfUOptions options)
+        : this((IHostEnvironment)(mlContext ?? throw new ArgumentNullException(nameof(mlContext))), options) { }
+
+    internal LfUEstimator(IHostEnvironment env, LfUOptions options)
+    {
+        _env = env;
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _host = env.Register(nameof(LfUEstimator));
+        ValidateOptions();
+    }
+
+    /// <summary>MLContext.GpuDeviceId and FallbackToCpu, which live on ML.NET's internal environment.</summary>
+    (int? GpuDeviceId, bool FallbackToCpu) GpuSettings() =>
+        _env is IHostEnvironmentInternal e ? (e.GpuDeviceId, e.FallbackToCpu) : (null, true);
+
+    void ValidateOptions()
+    {
+        if (string.IsNullOrWhiteSpace(_options.ModelFolder))
+            throw new ArgumentException("LfUOptions.ModelFolder is required: a Hugging Face model folder (config.json, *.safetensors, tokenizer.json).", nameof(LfUOptions.ModelFolder));
+        if (_options.CutoffLength < 2) throw new ArgumentOutOfRangeException(nameof(LfUOptions.CutoffLength), _options.CutoffLength, "CutoffLength must be at least 2 tokens.");
+        if (_options.InferenceBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(LfUOptions.InferenceBatchSize), _options.InferenceBatchSize, "InferenceBatchSize must be at least 1.");
+        _options.Lora.Validate();
+        _options.Columns.Validate();
+        _options.Generation.Validate();
+        _options.ToTrainerOptions(0).Validate();
+    }
+
+    /// <summary>
+    /// Checks the input columns — the prompt (text) and, for training, the response (text), or the messages column —
+    /// and describes the output: the generated text plus, when a response column is present, the two scores.
+    /// </summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        var columns = inputSchema.ToDictionary(c => c.Name);
+        void RequireText(string name, string role)
+        {
+            if (!inputSchema.TryFindColumn(name, out var column))
+                throw new ArgumentOutOfRangeException(nameof(inputSchema),
+                    $"The {role} column '{name}' was not found in the input; expected a text (String) column. Input columns: {string.Join(", ", inputSchema.Select(c => c.Name))}.");
+            if (column.Kind != SchemaShape.Column.VectorKind.Scalar || column.ItemType is not TextDataViewType)
+                throw new ArgumentOutOfRangeException(nameof(inputSchema),
+                    $"The {role} column '{name}' must be a scalar text (String) column, but it is {Describe(column)}.");
+        }
+        RequireText(_options.PromptColumnName, "prompt");
+        if (_options.MessagesColumnName is { } messages) RequireText(messages, "messages");
+        else RequireText(_options.ResponseColumnName, "response");
+
+        var output = columns;
+        output[_options.GeneratedColumnName] = Column(_options.GeneratedColumnName, TextDataViewType.Instance);
+        if (inputSchema.TryFindColumn(_options.ResponseColumnName, out _))
+        {
+            output[_options.ScoreMeanColumnName] = Column(_options.ScoreMeanColumnName, NumberDataViewType.Double);
+            output[_options.ScoreTotalColumnName] = Column(_options.ScoreTotalColumnName, NumberDataViewType.Double);
+        }
+        return new SchemaShape(output.Values);
+    }
+
+    static SchemaShape.Column Column(string name, DataViewType type) =>
+        new(name, SchemaShape.Column.VectorKind.Scalar, type, false);
+
+    static string Describe(SchemaShape.Column c) => c.Kind switch
+    {
+        SchemaShape.Column.VectorKind.Scalar => c.ItemType.ToString(),
+        _ => $"a vector of {c.ItemType}",
+    };
+
+    /// <summary>Reads the rows, tokenizes them, trains and returns the fitted transformer.</summary>
+    public LfUTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ValidateOptions();
+        GetOutputSchema(SchemaShape.Create(input.Schema));
+        using var channel = _host.Start("Fit");
+        var device = ResolveDevice(channel);
+        ScalarType dtype = _options.DType is { } name ? PretrainedModel.ParseDType(name)
+            : device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
+
+        // Everything that can be wrong with the data or the model folder fails here, before any training.
+        var (network, tokenizer, template) = LfUModel.LoadBase(_options.ModelFolder, _options.Template, dtype, device);
+        try
+        {
+            var builder = new ExampleBuilder(tokenizer, PromptTemplates.Resolve(template),
+                new ExampleBuilderOptions { CutoffLength = _options.CutoffLength, TrainOnPrompt = _options.TrainOnPrompt });
+            var examples = ReadExamples(input, builder);
+            var report = builder.Report;
+            if (report.Total == 0)
+                throw new InvalidOperationException("The training data has no rows; give the estimator at least one (prompt, response) row.");
+            channel.Info($"LfU: {report.Summary(_options.CutoffLength)}");
+            if (examples.Count == 0)
+                throw new InvalidOperationException($"None of the {report.Total} rows has anything to learn ({string.Join("; ", report.Skipped.Take(3).Select(s => $"row {s.Index}: {s.Reason}"))}); check the response column.");
+
+            var trainerOptions = _options.ToTrainerOptions(tokenizer.PadId);
+            channel.Info($"LfU: training {_options.FineTuning} with {_options.Objective.Kind} on {examples.Count} examples, {device.type} {dtype}.");
+            using var trainer = new Trainer(network, trainerOptions);
+            var progress = new Progress(channel, _options.Progress);
+            var result = trainer.Train(examples, null, progress, _options.ResumeFrom, _options.CancellationToken);
+            channel.Info($"LfU: done after {result.History.Count} steps; final SFT loss {result.Final.Sft:F4}.");
+
+            var model = new LfUModel(network, tokenizer, template, Path.GetFullPath(_options.ModelFolder),
+                ModelFingerprint.Of(_options.ModelFolder), _options.FineTuning == FineTuning.Full ? FineTuningMode.Full : FineTuningMode.Lora,
+                _options.FineTuning == FineTuning.Lora ? _options.Lora : null)
+            { EmbedWeightsWhenSaving = _options.EmbedWeightsInSavedModel };
+            foreach (var p in network.parameters()) p.requires_grad = false;
+            return new LfUTransformer(_env, model, _options.Columns, _options.Generation, _options.InferenceBatchSize) { TrainingResult = result };
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    List<TrainingExample> ReadExamples(IDataView input, ExampleBuilder builder)
+    {
+        var examples = new List<TrainingExample>();
+        string? messagesName = _options.MessagesColumnName;
+        var columns = messagesName is not null
+            ? new[] { input.Schema[messagesName] }
+            : new[] { input.Schema[_options.PromptColumnName], input.Schema[_options.ResponseColumnName] };
+        using var cursor = input.GetRowCursor(columns);
+        var first = cursor.GetGetter<ReadOnlyMemory<char>>(columns[0]);
+        var second = columns.Length > 1 ? cursor.GetGetter<ReadOnlyMemory<char>>(columns[1]) : null;
+        ReadOnlyMemory<char> a = default, b = default;
+        long row = 0;
+        while (cursor.MoveNext())
+        {
+            _options.CancellationToken.ThrowIfCancellationRequested();
+            first(ref a);
+            TrainingExample? example;
+            if (second is null) example = builder.Build(ParseMessages(a.ToString(), messagesName!, row));
+            else
+            {
+                second(ref b);
+                example = builder.Build(a.ToString(), b.ToString());
+            }
+            if (example is not null) examples.Add(example);
+            row++;
+        }
+        return examples;
+    }
+
+    static IReadOnlyList<ChatMessage> ParseMessages(string json, string column, long row)
+    {
+        try
+        {
+            var messages = JsonSerializer.Deserialize<List<ChatMessage>>(json, new JsonSerializerOptions { PropertyNameCaseInsensitive = true });
+            if (messages is null || messages.Any(m => m.Role is null || m.Content is null)) throw new JsonException("every message needs \"role\" and \"content\"");
+            return messages;
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"Row {row}, column '{column}': not a JSON list of {{\"role\", \"content\"}} messages ({e.Message}).", e);
+        }
+    }
+
+    Device ResolveDevice(IChannel channel)
+    {
+        var (gpuDeviceId, fallbackToCpu) = GpuSettings();
+        bool wantCuda = _options.Device == ComputeDevice.Cuda || (_options.Device == ComputeDevice.Auto && gpuDeviceId is not null);
+        if (!wantCuda)
+        {
+            TorchRuntime.EnsureInitialized();
+            return CPU;
+        }
+        bool available;
+        try
+        {
+            TorchRuntime.EnsureInitialized(cuda: true);
+            available = torch.cuda.is_available();
+        }
+        catch (InvalidOperationException) { available = false; }
+        if (available) return new Device(DeviceType.CUDA, gpuDeviceId ?? 0);
+        if (fallbackToCpu || _options.Device == ComputeDevice.Auto)
+        {
+            channel.Warning("LfU: CUDA is not available (TorchSharp CPU backend, or no GPU); training on the CPU because MLContext.FallbackToCpu is set.");
+            TorchRuntime.EnsureInitialized();
+            return CPU;
+        }
+        throw new InvalidOperationException("CUDA was requested but is not available: build with -p:LfUTorchBackend=cuda (TorchSharp-cuda-linux) on a machine with an NVIDIA GPU, or set MLContext.FallbackToCpu = true.");
+    }
+
+    /// <summary>Forwards training progress to the MLContext log (every 10 steps and the last) and to the user's callback.</summary>
+    sealed class Progress(IChannel channel, IProgress<TrainingProgress>? user) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value)
+        {
+            var m = value.Metrics;
+            if (m.Step % 10 == 0 || m.Step == value.TotalSteps)
+                channel.Info($"LfU: step {m.Step}/{value.TotalSteps} loss {m.Total:F4} (sft {m.Sft:F4}" +
+                             (m.Consistency is double c ? $", consistency {c:G3}" : "") + $") lr {m.LearningRate:G3} {value.TokensPerSecond:F0} tok/s, ETA {value.Remaining:hh\\:mm\\:ss}");
+            user?.Report(value);
+        }
+    }
+}

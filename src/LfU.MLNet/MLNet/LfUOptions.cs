@@ -1,0 +1,125 @@
+using LfU.MLNet.Adapters;
+using LfU.MLNet.Training;
+
+namespace LfU.MLNet;
+
+/// <summary>Where training and inference run.</summary>
+public enum ComputeDevice
+{
+    /// <summary>CUDA when <c>MLContext.GpuDeviceId</c> is set, else CPU.</summary>
+    Auto,
+    /// <summary>The CPU.</summary>
+    Cpu,
+    /// <summary>A CUDA GPU (<c>MLContext.GpuDeviceId</c>, default 0); needs the TorchSharp-cuda backend (build with -p:LfUTorchBackend=cuda).</summary>
+    Cuda,
+}
+
+/// <summary>
+/// Options of <see cref="LfUEstimator"/>. Defaults are the LfU paper's: LoRA r = 8, alpha = 16 on every linear layer,
+/// LfU with α = 0.1 and λ = 5, learning rate 1e-4, cosine schedule with 10 % warm-up, 3 epochs, alpaca template.
+/// </summary>
+public sealed class LfUOptions
+{
+    /// <summary>Hugging Face model folder: config.json, *.safetensors, tokenizer.json (required).</summary>
+    public string ModelFolder { get; set; } = "";
+
+    /// <summary>Prompt template: alpaca, llama3, chatml, or a custom string containing {prompt} (and optionally {system}).
+    /// Null picks it from the tokenizer's chat template, else alpaca (the template the paper trains with).</summary>
+    public string? Template { get; set; }
+
+    /// <summary>Input text column with the instructions. Default "Prompt".</summary>
+    public string PromptColumnName { get; set; } = "Prompt";
+    /// <summary>Input text column with the responses to learn (training) or to score. Default "Response".</summary>
+    public string ResponseColumnName { get; set; } = "Response";
+    /// <summary>Optional input text column holding a JSON chat (<c>[{"role":"user","content":"..."}, ...]</c>) whose last
+    /// assistant message is learnt; when set, it replaces the prompt/response columns for training.</summary>
+    public string? MessagesColumnName { get; set; }
+    /// <summary>Output text column with the generations. Default "Generated".</summary>
+    public string GeneratedColumnName { get; set; } = "Generated";
+    /// <summary>Output column with the mean log-probability of the response. Default "ScoreMean".</summary>
+    public string ScoreMeanColumnName { get; set; } = "ScoreMean";
+    /// <summary>Output column with the total log-probability of the response. Default "ScoreTotal".</summary>
+    public string ScoreTotalColumnName { get; set; } = "ScoreTotal";
+
+    /// <summary>The objective and its settings (LfU with a LoRA perturbation, α = 0.1, λ = 5 by default).</summary>
+    public ObjectiveOptions Objective { get; set; } = new();
+    /// <summary>LoRA adapter (default) or full fine-tuning.</summary>
+    public FineTuning FineTuning { get; set; } = FineTuning.Lora;
+    /// <summary>LoRA settings (r = 8, alpha = 16, all linear layers).</summary>
+    public LoraConfig Lora { get; set; } = new();
+
+    /// <summary>Peak learning rate. Default 1e-4.</summary>
+    public double LearningRate { get; set; } = 1e-4;
+    /// <summary>Learning-rate schedule. Default cosine.</summary>
+    public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.Cosine;
+    /// <summary>Fraction of the steps spent warming up linearly. Default 0.1.</summary>
+    public double WarmupRatio { get; set; } = 0.1;
+    /// <summary>Passes over the data. Default 3.</summary>
+    public int Epochs { get; set; } = 3;
+    /// <summary>Stop after this many optimizer steps instead of after <see cref="Epochs"/>.</summary>
+    public int? MaxSteps { get; set; }
+    /// <summary>Examples per micro-batch. Default 4.</summary>
+    public int BatchSize { get; set; } = 4;
+    /// <summary>Micro-batches per optimizer step (the loss is normalised over all their response tokens). Default 1.</summary>
+    public int GradientAccumulationSteps { get; set; } = 1;
+    /// <summary>AdamW's decoupled weight decay. Default 0.</summary>
+    public double WeightDecay { get; set; }
+    /// <summary>Clip the gradient to this global norm; null = no clipping. Default 1.0.</summary>
+    public double? MaxGradNorm { get; set; } = 1.0;
+    /// <summary>Longest example in tokens; longer ones are cut (prompt first) and counted. Default 512.</summary>
+    public int CutoffLength { get; set; } = 512;
+    /// <summary>Also learn the prompt tokens. Default false (response only).</summary>
+    public bool TrainOnPrompt { get; set; }
+    /// <summary>Seed of the adapter initialisation, shuffling and noise. Default 42.</summary>
+    public long Seed { get; set; } = 42;
+
+    /// <summary>Where to run. Default <see cref="ComputeDevice.Auto"/> (honours <c>MLContext.GpuDeviceId</c> and <c>FallbackToCpu</c>).</summary>
+    public ComputeDevice Device { get; set; } = ComputeDevice.Auto;
+    /// <summary>Weight dtype: float32, bfloat16, float16, float64; null = float32 on CPU, bfloat16 on CUDA.</summary>
+    public string? DType { get; set; }
+
+    /// <summary>Folder for resumable training checkpoints; null = none.</summary>
+    public string? CheckpointFolder { get; set; }
+    /// <summary>Write a checkpoint every this many steps (needs <see cref="CheckpointFolder"/>).</summary>
+    public int? CheckpointEverySteps { get; set; }
+    /// <summary>Resume training from this checkpoint (or folder of checkpoints: the newest).</summary>
+    public string? ResumeFrom { get; set; }
+
+    /// <summary>Receives every training step's metrics (loss, consistency, learning rate, tokens/s, ETA).</summary>
+    public IProgress<TrainingProgress>? Progress { get; set; }
+    /// <summary>Cancels training between steps (a checkpoint is written when a folder is set).</summary>
+    public CancellationToken CancellationToken { get; set; }
+
+    /// <summary>How the fitted transformer generates.</summary>
+    public GenerationSettings Generation { get; set; } = new();
+    /// <summary>Rows per generation batch in <c>Transform</c>. Default 8.</summary>
+    public int InferenceBatchSize { get; set; } = 8;
+    /// <summary>Embed the merged weights in saved model zips, so they load without the base model folder. Default false.</summary>
+    public bool EmbedWeightsInSavedModel { get; set; }
+
+    internal TrainerOptions ToTrainerOptions(long padId) => new()
+    {
+        Objective = Objective,
+        FineTuning = FineTuning,
+        Lora = Lora,
+        LearningRate = LearningRate,
+        Schedule = Schedule,
+        WarmupRatio = WarmupRatio,
+        Epochs = Epochs,
+        MaxSteps = MaxSteps,
+        BatchSize = BatchSize,
+        GradientAccumulationSteps = GradientAccumulationSteps,
+        WeightDecay = WeightDecay,
+        MaxGradNorm = MaxGradNorm,
+        Seed = Seed,
+        PadTokenId = padId,
+        CheckpointFolder = CheckpointFolder,
+        CheckpointEverySteps = CheckpointEverySteps,
+    };
+
+    internal LfUColumnNames Columns => new()
+    {
+        Prompt = PromptColumnName, Response = ResponseColumnName, Generated = GeneratedColumnName,
+        ScoreMean = ScoreMeanColumnName, ScoreTotal = ScoreTotalColumnName,
+    };
+}

@@ -1,0 +1,104 @@
+using LfU.MLNet.Tokenization;
+using System.Diagnostics;
+using LfU.MLNet.Adapters;
+using LfU.MLNet.Model;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LfU.MLNet.Training;
+
+/// <summary>One objective's timings from <see cref="StepBenchmark.Run"/>.</summary>
+/// <param name="Objective">The objective's benchmark name (sft, lfu-lora, lfu-lora-independent, lfu-reps).</param>
+/// <param name="MedianSeconds">Median wall-clock time of one training step (objective + AdamW), device synchronised.</param>
+/// <param name="TokensPerSecond">batch · sequence / median step time.</param>
+/// <param name="PeakMemoryBytes">Peak memory so far (see <see cref="MemoryProbe"/>): monotone over the run, so read it per objective in the order run.</param>
+/// <param name="FlopsPerStep">Estimated matmul FLOPs of one step (see <see cref="StepBenchmark.StepFlops"/>).</param>
+internal sealed record BenchmarkResult(string Objective, double MedianSeconds, double TokensPerSecond, long? PeakMemoryBytes, double FlopsPerStep)
+{
+    /// <summary>Achieved matmul throughput, FLOP/s.</summary>
+    public double FlopsPerSecond => FlopsPerStep / MedianSeconds;
+}
+
+/// <summary>
+/// Times training steps of each objective on random tokens, the way <c>shared/bench/pt_lfu_bench.py</c> does for
+/// PyTorch: LoRA (r = 8, α = 16) on all block linears, random ids, the first quarter of each row a prompt (-100).
+/// </summary>
+internal static class StepBenchmark
+{
+    /// <summary>The objectives the benchmark knows, by the names the CLI uses.</summary>
+    public static readonly IReadOnlyDictionary<string, ObjectiveOptions> Objectives = new Dictionary<string, ObjectiveOptions>
+    {
+        ["sft"] = new() { Kind = ObjectiveKind.Sft },
+        ["lfu-lora"] = new() { Kind = ObjectiveKind.LfU },
+        ["lfu-lora-independent"] = new() { Kind = ObjectiveKind.LfU, AscentBatch = AscentBatchMode.IndependentBatch },
+        ["lfu-reps"] = new() { Kind = ObjectiveKind.LfU, Perturbation = PerturbationKind.RepS },
+    };
+
+    /// <summary>
+    /// Runs <paramref name="warmup"/> untimed and <paramref name="steps"/> timed steps of the named objective on
+    /// <paramref name="model"/>, which must carry the LoRA adapter being trained.
+    /// </summary>
+    public static BenchmarkResult Run(CausalLM model, string objective, int batch, int sequence, int steps, int warmup, MemoryProbe memory)
+    {
+        if (!Objectives.TryGetValue(objective, out var options))
+            throw new ArgumentException($"Unknown objective '{objective}'; choose from {string.Join(", ", Objectives.Keys)}.", nameof(objective));
+        var trainable = LoraAdapters.Parameters(model).Select(p => p.Parameter).ToList();
+        if (trainable.Count == 0) throw new ArgumentException("Attach a LoRA adapter to the model before benchmarking.", nameof(model));
+        using var step = new ObjectiveStep(model, options, trainable, seed: 0);
+        using var optimizer = new AdamW(trainable);
+        model.train();
+        var times = new List<double>();
+        for (int i = 0; i < warmup + steps; i++)
+        {
+            using var scope = NewDisposeScope();
+            var main = RandomBatch(model, batch, sequence, seed: i);
+            var ascent = options.AscentBatch == AscentBatchMode.IndependentBatch ? RandomBatch(model, batch, sequence, seed: 1000 + i) : null;
+            Synchronize(model);
+            var clock = Stopwatch.StartNew();
+            foreach (var p in trainable) p.grad = null;
+            step.Accumulate(main, ascent, 1.0);
+            optimizer.Step(1e-4);
+            Synchronize(model);
+            if (i >= warmup) times.Add(clock.Elapsed.TotalSeconds);
+            memory.Sample();
+        }
+        times.Sort();
+        double median = times[times.Count / 2];
+        return new BenchmarkResult(objective, median, batch * sequence / median, memory.PeakBytes, StepFlops(model.Config, options, batch, sequence));
+    }
+
+    static void Synchronize(CausalLM model)
+    {
+        if (model.Device.type == DeviceType.CUDA) cuda.synchronize();
+    }
+
+    static TokenBatch RandomBatch(CausalLM model, int batch, int sequence, int seed)
+    {
+        using var generator = new Generator((ulong)seed, model.Device);
+        var ids = randint(0, model.Config.VocabSize, new long[] { batch, sequence }, dtype: ScalarType.Int64, device: model.Device, generator: generator); // (B, T)
+        var labels = ids.clone();
+        labels[.., ..(sequence / 4)] = tensor(-100L);
+        return new TokenBatch(ids, ones_like(ids), labels);
+    }
+
+    /// <summary>
+    /// Estimated matmul FLOPs of one LoRA training step. A forward pass costs F = tokens · (2·P + 4·L·T·H), with P the
+    /// weights of every block projection plus the output head (counted even when tied), L layers, T the sequence
+    /// length and H = heads · head_dim (the QKᵀ and attention-times-V products over the full T×T score matrix, as SDPA
+    /// with a mask computes them). With frozen base weights a backward pass needs only input gradients: ≈ 1·F (a full
+    /// fine-tuning backward would be ≈ 2·F). SFT runs 1 forward + 1 backward, LfU same-batch and RepS 2 + 2, LfU with
+    /// an independent ascent batch 3 + 3. The adapters' own FLOPs (rank 8) are ignored.
+    /// </summary>
+    public static double StepFlops(ModelConfig c, ObjectiveOptions objective, int batch, int sequence)
+    {
+        double perLayer = (double)c.HiddenSize * c.NumAttentionHeads * c.HeadDim * 2        // q, o
+                        + (double)c.HiddenSize * c.NumKeyValueHeads * c.HeadDim * 2         // k, v
+                        + 3.0 * c.HiddenSize * c.IntermediateSize;                         // gate, up, down
+        double projections = perLayer * c.NumHiddenLayers + (double)c.HiddenSize * c.VocabSize;
+        double tokens = (double)batch * sequence;
+        double forward = tokens * (2 * projections + 4.0 * c.NumHiddenLayers * sequence * c.NumAttentionHeads * c.HeadDim);
+        int passes = objective.Kind != ObjectiveKind.LfU ? 1
+            : objective.Perturbation == PerturbationKind.LoRA && objective.AscentBatch == AscentBatchMode.IndependentBatch ? 3 : 2;
+        return passes * (forward + forward);
+    }
+}

@@ -1,0 +1,9 @@
+namespace LfU.MLNet.Training;
+
+/// <summary>Losses of one (micro-)batch, as plain numbers.</summary>
+/// <param name="Sft">Mean cross-entropy over response tokens.</param>
+/// <param name="Consistency">LfU's consistency loss (before λ), when the objective has one.</param>
+/// <param name="AscentGradNorm">‖g‖₂ of LfU's ascent gradient.</param>
+/// <param name="Penalty">The L1/L2 penalty (after its weight).</param>
+/// <param name="Total">The loss whose gradient was taken.</param>
+public sealed record StepLosses(double Sft, double? Consistency, double? AscentGradNorm, double? Penalty, double Total);

@@ -1,0 +1,395 @@
+using LfU.MLNet.Tokenization;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using LfU.MLNet.Adapters;
+using LfU.MLNet.Checkpoints;
+using LfU.MLNet.Model;
+using LfU.MLNet.Native;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LfU.MLNet.Training;
+
+/// <summary>
+/// The training loop: AdamW with a warm-up schedule, token-normalised gradient accumulation, global-norm clipping,
+/// seeded shuffling, periodic evaluation and atomic, resumable checkpoints. On the CPU a run is deterministic for a
+/// fixed seed, and resuming from a checkpoint reproduces the uninterrupted run bit for bit.
+/// </summary>
+/// <remarks>
+/// The model runs in its weights' dtype: load the base in bfloat16 on CUDA and the LoRA adapter is kept in float32
+/// (full fine-tuning keeps float32 master weights). Optimizer step s (0-based) reads micro-batches
+/// s·accum … s·accum + accum − 1 of epoch ⌊s / steps-per-epoch⌋, whose order is a seeded shuffle: the data position is
+/// a pure function of the step.
+/// </remarks>
+public sealed class Trainer : IDisposable
+{
+    readonly CausalLM _model;
+    readonly TrainerOptions _options;
+    readonly IReadOnlyList<(string Name, Parameter Parameter)> _trainable;
+    readonly ObjectiveStep _objective;
+    readonly AdamW _optimizer;
+    readonly MemoryProbe _memory;
+    readonly Collator _collator;
+    bool _trained, _objectiveDisposed;
+    int _stepsPerEpoch = 1;
+
+    /// <summary>
+    /// Prepares <paramref name="model"/> for training: attaches a fresh LoRA adapter (seeded) or unfreezes every weight.
+    /// </summary>
+    /// <exception cref="ArgumentException">An option is invalid, or the model already carries a LoRA adapter.</exception>
+    public Trainer(CausalLM model, TrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        TorchRuntime.EnsureInitialized(model.Device.type == DeviceType.CUDA);
+        options.Validate();
+        options.Objective.Validate(model.LayerCount);
+        if (LoraAdapters.Parameters(model).Count > 0)
+            throw new ArgumentException("The model already has a LoRA adapter attached; the trainer attaches its own. Remove it (LoraAdapters.RemoveAll) or merge it first.", nameof(model));
+        _model = model;
+        _options = options;
+        var masterType = model.DType == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+        _trainable = options.FineTuning == FineTuning.Lora
+            ? LoraAdapters.Attach(model, options.Lora, options.Seed, masterType)
+            : model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
+        foreach (var (_, p) in _trainable) p.requires_grad = true;
+        // Built after the trainable weights exist: L1/L2 anchor on them, and full-FT LfU attaches its auxiliary LoRA here.
+        _objective = new ObjectiveStep(model, options.Objective, _trainable.Select(t => t.Parameter).ToList(), options.Seed);
+        _optimizer = new AdamW(_trainable.Select(t => t.Parameter).ToList(), options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay);
+        _memory = new MemoryProbe(model.Device);
+        _collator = new Collator(checked((int)options.PadTokenId), options.PadToMultipleOf);
+    }
+
+    /// <summary>The model being trained.</summary>
+    public CausalLM Model => _model;
+
+    /// <summary>The trained parameters by name (PEFT names for LoRA, Hugging Face names for full fine-tuning).</summary>
+    public IReadOnlyList<(string Name, Parameter Parameter)> TrainableParameters => _trainable;
+
+    /// <summary>
+    /// Trains on <paramref name="train"/>. Call once per trainer.
+    /// </summary>
+    /// <param name="train">Tokenized training examples.</param>
+    /// <param name="validation">Optional examples scored (mean SFT loss) every <see cref="TrainerOptions.EvaluateEverySteps"/> and at the end.</param>
+    /// <param name="progress">Receives every step's metrics.</param>
+    /// <param name="resumeFrom">A checkpoint folder (or a folder of checkpoints: the newest is used) to continue from.</param>
+    /// <param name="cancellationToken">Checked between steps; on cancellation a checkpoint is written (when a checkpoint folder is set) and <see cref="OperationCanceledException"/> is thrown.</param>
+    /// <exception cref="TrainingDivergedException">A loss or gradient became NaN or infinite.</exception>
+    public TrainingResult Train(IReadOnlyList<TrainingExample> train, IReadOnlyList<TrainingExample>? validation = null,
+        IProgress<TrainingProgress>? progress = null, string? resumeFrom = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        if (_trained) throw new InvalidOperationException("Train was already called on this trainer; create a new Trainer (and resume from a checkpoint) to train further.");
+        _trained = true;
+        ExampleValidation.Validate(train, _model.Config.VocabSize, "training");
+        if (validation is not null) ExampleValidation.Validate(validation, _model.Config.VocabSize, "validation");
+
+        int B = _options.BatchSize, accumulation = _options.GradientAccumulationSteps;
+        int microPerEpoch = (train.Count + B - 1) / B;
+        int stepsPerEpoch = _stepsPerEpoch = (microPerEpoch + accumulation - 1) / accumulation;
+        int totalSteps = _options.MaxSteps ?? checked(_options.Epochs * stepsPerEpoch);
+        int warmup = LearningRates.WarmupSteps(_options.WarmupRatio, totalSteps);
+        string fingerprint = Fingerprint(train);
+        var history = new List<StepMetrics>();
+        var validations = new List<ValidationResult>();
+        string? lastCheckpoint = null;
+        int start = 0;
+
+        // LoRA dropout draws from torch's global generators: seed them, as Hugging Face's Trainer does. A resume restores
+        // the CPU generator's state; TorchSharp cannot read CUDA generator states, so CUDA gets a seed derived from the step.
+        random.manual_seed(_options.Seed);
+        if (_model.Device.type == DeviceType.CUDA) cuda.manual_seed_all(_options.Seed);
+        if (resumeFrom is not null)
+        {
+            lastCheckpoint = TrainingCheckpoint.Resolve(resumeFrom);
+            var state = Restore(lastCheckpoint, fingerprint, totalSteps);
+            start = state.Step;
+            if (_model.Device.type == DeviceType.CUDA) cuda.manual_seed_all(DerivedSeed(_options.Seed, 3, start));
+            history.AddRange(state.History);
+            validations.AddRange(state.Validations);
+        }
+
+        try
+        {
+            return Loop(train, validation, progress, cancellationToken, start, totalSteps, stepsPerEpoch, microPerEpoch, warmup,
+                fingerprint, history, validations, lastCheckpoint);
+        }
+        finally
+        {
+            // Full-FT LfU's auxiliary LoRA goes now, so the returned model is exactly the trained one.
+            DisposeObjective();
+        }
+    }
+
+    TrainingResult Loop(IReadOnlyList<TrainingExample> train, IReadOnlyList<TrainingExample>? validation, IProgress<TrainingProgress>? progress,
+        CancellationToken cancellationToken, int start, int totalSteps, int stepsPerEpoch, int microPerEpoch, int warmup,
+        string fingerprint, List<StepMetrics> history, List<ValidationResult> validations, string? lastCheckpoint)
+    {
+        int B = _options.BatchSize, accumulation = _options.GradientAccumulationSteps;
+        _model.train();
+        var clock = Stopwatch.StartNew();
+        long sessionTokens = 0;
+        int[]? order = null;
+        int orderEpoch = -1;
+        int? checkpointedStep = lastCheckpoint is null ? null : start;
+
+        for (int step = start; step < totalSteps; step++)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                if (_options.CheckpointFolder is not null && checkpointedStep != step)
+                    SaveCheckpoint(step, totalSteps, fingerprint, history, validations);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            var stepClock = Stopwatch.StartNew();
+            int epoch = step / stepsPerEpoch;
+            if (epoch != orderEpoch) (order, orderEpoch) = (Shuffle(train.Count, DerivedSeed(_options.Seed, 1, epoch)), epoch);
+            int firstMicro = step % stepsPerEpoch * accumulation;
+            int lastMicro = Math.Min(firstMicro + accumulation, microPerEpoch);
+
+            var micro = Enumerable.Range(firstMicro, lastMicro - firstMicro)
+                .Select(m => order!.Skip(m * B).Take(B).Select(i => train[i]).ToList()).ToList();
+            long tokens = micro.Sum(batch => batch.Sum(e => (long)e.InputIds.Length));
+            var losses = RunStep(step, micro, train, lastCheckpoint, out double gradNorm);
+            double learningRate = LearningRates.At(_options.Schedule, _options.LearningRate, step, totalSteps, warmup);
+            _optimizer.Step(learningRate);
+            if (_model.Device.type == DeviceType.CUDA) cuda.synchronize();
+            _memory.Sample();
+
+            var metrics = new StepMetrics(step + 1, (double)(step + 1) / stepsPerEpoch, losses.Sft, losses.Consistency, losses.Penalty,
+                losses.Total, learningRate, gradNorm, tokens, stepClock.Elapsed.TotalSeconds);
+            history.Add(metrics);
+            sessionTokens += tokens;
+
+            bool last = step + 1 == totalSteps;
+            ValidationResult? evaluation = null;
+            if (validation is not null && (last || (_options.EvaluateEverySteps is int every && (step + 1) % every == 0)))
+            {
+                evaluation = Evaluate(validation, step + 1);
+                validations.Add(evaluation);
+            }
+            if (_options.CheckpointFolder is not null && (last || (_options.CheckpointEverySteps is int save && (step + 1) % save == 0)))
+            {
+                lastCheckpoint = SaveCheckpoint(step + 1, totalSteps, fingerprint, history, validations);
+                checkpointedStep = step + 1;
+            }
+
+            var elapsed = clock.Elapsed;
+            int done = step + 1 - start;
+            progress?.Report(new TrainingProgress(metrics, totalSteps, elapsed, elapsed / done * (totalSteps - step - 1),
+                sessionTokens / Math.Max(elapsed.TotalSeconds, 1e-9), evaluation, _memory.PeakBytes));
+        }
+        return new TrainingResult(history, validations, lastCheckpoint, _memory.PeakBytes);
+    }
+
+    /// <summary>Accumulates the gradient of one optimizer step, checks it is finite and clips it. Returns token-weighted losses.</summary>
+    StepLosses RunStep(int step, List<List<TrainingExample>> micro, IReadOnlyList<TrainingExample> train, string? lastCheckpoint, out double gradNorm)
+    {
+        using var scope = NewDisposeScope();
+        foreach (var (_, p) in _trainable) p.grad = null;
+        var batches = micro.Select(Collate).ToList();
+        var predicted = batches.Select(b => b.PredictedTokens()).ToArray();
+        double totalPredicted = predicted.Sum();
+        double sft = 0, total = 0;
+        double? consistency = null, penalty = null;
+        for (int m = 0; m < batches.Count; m++)
+        {
+            double weight = predicted[m] / totalPredicted;
+            TokenBatch? ascent = _options.Objective.Kind == ObjectiveKind.LfU && _options.Objective.AscentBatch == AscentBatchMode.IndependentBatch
+                ? Collate(AscentExamples(train, step, m))
+                : null;
+            var l = _objective.Accumulate(batches[m], ascent, weight);
+            if (!double.IsFinite(l.Total) || !double.IsFinite(l.Sft))
+                throw new TrainingDivergedException(step + 1, $"the loss is {l.Total} (SFT {l.Sft}, consistency {l.Consistency?.ToString() ?? "n/a"})", lastCheckpoint);
+            sft += weight * l.Sft;
+            total += weight * l.Total;
+            if (l.Consistency is double c) consistency = (consistency ?? 0) + weight * c;
+            if (l.Penalty is double p) penalty = (penalty ?? 0) + weight * p;
+        }
+
+        var grads = _trainable.Select(t => t.Parameter.grad).Where(g => g is not null && !g.IsInvalid).Select(g => g!).ToList();
+        var norm = grads.Count == 0
+            ? tensor(0.0, ScalarType.Float64)
+            : stack(grads.Select(g => g.to(ScalarType.Float64).pow(2).sum()).ToArray()).sum().sqrt();
+        gradNorm = norm.item<double>();
+        if (!double.IsFinite(gradNorm))
+            throw new TrainingDivergedException(step + 1, $"the gradient norm is {gradNorm}", lastCheckpoint);
+        // torch.nn.utils.clip_grad_norm_: scale by max / (norm + 1e-6) when that is below 1.
+        if (_options.MaxGradNorm is double max && max > 0)
+        {
+            double coefficient = max / (gradNorm + 1e-6);
+            if (coefficient < 1)
+                using (no_grad())
+                    foreach (var g in grads) g.mul_(coefficient);
+        }
+        return new StepLosses(sft, consistency, null, penalty, total);
+    }
+
+    TokenBatch Collate(IReadOnlyList<TrainingExample> examples) => _collator.CollateForTraining(examples).To(_model.Device);
+
+    /// <summary>LfU's independent ascent batch for micro-batch <paramref name="micro"/> of step <paramref name="step"/>: a seeded draw without replacement.</summary>
+    List<TrainingExample> AscentExamples(IReadOnlyList<TrainingExample> train, int step, int micro) =>
+        Shuffle(train.Count, DerivedSeed(_options.Seed, 2, (long)step * _options.GradientAccumulationSteps + micro))
+            .Take(_options.BatchSize).Select(i => train[i]).ToList();
+
+    /// <summary>Mean SFT loss over all response tokens of <paramref name="examples"/>, in evaluation mode.</summary>
+    ValidationResult Evaluate(IReadOnlyList<TrainingExample> examples, int step)
+    {
+        _model.eval();
+        try
+        {
+            double weighted = 0;
+            long tokens = 0;
+            using var _ = no_grad();
+            for (int start = 0; start < examples.Count; start += _options.BatchSize)
+            {
+                using var scope = NewDisposeScope();
+                var batch = Collate(examples.Skip(start).Take(_options.BatchSize).ToList());
+                long n = batch.PredictedTokens();
+                var loss = _model.Forward(batch.InputIds, new ForwardOptions { AttentionMask = batch.AttentionMask, Labels = batch.Labels }).Loss!;
+                weighted += loss.to(ScalarType.Float64).item<double>() * n;
+                tokens += n;
+            }
+            return new ValidationResult(step, weighted / tokens, tokens);
+        }
+        finally
+        {
+            _model.train();
+        }
+    }
+
+    // ---- checkpoints ----
+
+    /// <summary>The options that shape the trajectory (a resume must use the same ones), as JSON.</summary>
+    JsonElement TrajectoryOptions() => JsonSerializer.SerializeToElement(
+        _options with { CheckpointFolder = null, CheckpointEverySteps = null, KeepCheckpoints = 1, EvaluateEverySteps = null },
+        TrainingCheckpoint.Json);
+
+    string SaveCheckpoint(int step, int totalSteps, string fingerprint, List<StepMetrics> history, List<ValidationResult> validations)
+    {
+        return TrainingCheckpoint.Write(_options.CheckpointFolder!, step, _options.KeepCheckpoints, folder =>
+        {
+            using var scope = NewDisposeScope();
+            if (_options.FineTuning == FineTuning.Lora) PeftAdapter.Save(_model, _options.Lora, folder);
+            else PretrainedModel.Save(_model, folder);
+            var names = _trainable.Select(t => t.Name).ToList();
+            SafeTensorsWriter.Write(Path.Combine(folder, TrainingCheckpoint.OptimizerFile), _optimizer.State(names),
+                new Dictionary<string, string> { ["step"] = _optimizer.StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            SafeTensorsWriter.Write(Path.Combine(folder, TrainingCheckpoint.RngFile), new[]
+            {
+                ("objective", _objective.Random.get_state()),
+                ("cpu_default", torch.random.get_rng_state()),
+            });
+            TrainingCheckpoint.WriteState(folder, new TrainerState(step, totalSteps, step / _stepsPerEpoch, fingerprint,
+                TrajectoryOptions(), history, validations));
+        });
+    }
+
+    TrainerState Restore(string folder, string fingerprint, int totalSteps)
+    {
+        var state = TrainingCheckpoint.ReadState(folder);
+        var now = TrajectoryOptions();
+        if (!JsonElement.DeepEquals(state.Options, now))
+        {
+            var differing = DifferingFields(state.Options, now);
+            throw new ArgumentException($"Checkpoint '{folder}' was written with different training options ({string.Join(", ", differing)}); resume with the options it was written with.");
+        }
+        if (state.DataFingerprint != fingerprint)
+            throw new ArgumentException($"Checkpoint '{folder}' was written for different training data; resume with the same examples in the same order.");
+        if (state.TotalSteps != totalSteps || state.Step > totalSteps)
+            throw new ArgumentException($"Checkpoint '{folder}' belongs to a run of {state.TotalSteps} steps; this run has {totalSteps}.");
+
+        using var scope = NewDisposeScope();
+        using (no_grad())
+        {
+            string weights = _options.FineTuning == FineTuning.Lora ? Path.Combine(folder, PeftAdapter.WeightsFile) : folder;
+            using var reader = CheckpointReader.OpenFolder(weights);
+            foreach (var (name, parameter) in _trainable)
+            {
+                if (!reader.Contains(name)) throw new InvalidDataException($"Checkpoint '{folder}' lacks trainable weight '{name}'.");
+                parameter.copy_(reader.Read(name));
+            }
+        }
+        using (var optimizer = SafeTensorsFile.Open(Path.Combine(folder, TrainingCheckpoint.OptimizerFile)))
+        {
+            if (!optimizer.Metadata.TryGetValue("step", out string? stepText) || !long.TryParse(stepText, out long optimizerSteps))
+                throw new InvalidDataException($"{optimizer.Path}: the optimizer step count (metadata 'step') is missing.");
+            _optimizer.Load(_trainable.Select(t => t.Name).ToList(), name =>
+                optimizer.Tensors.ContainsKey(name) ? optimizer.Read(name) : throw new InvalidDataException($"{optimizer.Path}: optimizer state '{name}' is missing."), optimizerSteps);
+        }
+        using (var rng = SafeTensorsFile.Open(Path.Combine(folder, TrainingCheckpoint.RngFile)))
+        {
+            _objective.Random.set_state(rng.Read("objective"));
+            torch.random.set_rng_state(rng.Read("cpu_default"));
+        }
+        return state;
+    }
+
+    static IEnumerable<string> DifferingFields(JsonElement saved, JsonElement now)
+    {
+        var a = saved.EnumerateObject().ToDictionary(p => p.Name, p => p.Value);
+        var b = now.EnumerateObject().ToDictionary(p => p.Name, p => p.Value);
+        string Show(Dictionary<string, JsonElement> d, string k) => d.TryGetValue(k, out var v) ? JsonSerializer.Serialize(v) : "absent";
+        return a.Keys.Union(b.Keys)
+            .Where(k => !(a.TryGetValue(k, out var x) && b.TryGetValue(k, out var y) && JsonElement.DeepEquals(x, y)))
+            .Select(k => $"{k}: checkpoint {Show(a, k)}, now {Show(b, k)}");
+    }
+
+    // ---- seeded order ----
+
+    /// <summary>A Fisher–Yates permutation of 0…n−1 from a seeded <see cref="Random"/> (whose seeded sequence is stable across .NET versions).</summary>
+    static int[] Shuffle(int n, int seed)
+    {
+        var random = new Random(seed);
+        var order = Enumerable.Range(0, n).ToArray();
+        for (int i = n - 1; i > 0; i--)
+        {
+            int j = random.Next(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+        return order;
+    }
+
+    /// <summary>A 31-bit seed derived from the run seed, a stream id and an index (SplitMix64 finaliser), stable across processes.</summary>
+    static int DerivedSeed(long seed, long stream, long index)
+    {
+        ulong z = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL ^ (ulong)stream * 0xBF58476D1CE4E5B9UL ^ (ulong)index * 0x94D049BB133111EBUL);
+        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+        return (int)((z ^ (z >> 31)) & 0x7FFFFFFF);
+    }
+
+    static string Fingerprint(IReadOnlyList<TrainingExample> examples)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var e in examples)
+        {
+            hash.AppendData(BitConverter.GetBytes(e.InputIds.Length));
+            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(e.InputIds.AsSpan()));
+            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(e.Labels.AsSpan()));
+        }
+        return Convert.ToHexString(hash.GetHashAndReset());
+    }
+
+    void DisposeObjective()
+    {
+        if (_objectiveDisposed) return;
+        _objectiveDisposed = true;
+        _objective.Dispose();
+    }
+
+    /// <summary>Removes the objective's auxiliary state and freezes the weights again; a trained LoRA adapter stays attached.</summary>
+    public void Dispose()
+    {
+        DisposeObjective();
+        _optimizer.Dispose();
+        foreach (var (_, p) in _trainable)
+        {
+            if (p.IsInvalid) continue;
+            p.grad = null;
+            if (_options.FineTuning == FineTuning.Full) p.requires_grad = false;
+        }
+    }
+}

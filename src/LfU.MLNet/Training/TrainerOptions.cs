@@ -1,0 +1,121 @@
+using LfU.MLNet.Adapters;
+
+namespace LfU.MLNet.Training;
+
+/// <summary>Which weights training updates.</summary>
+public enum FineTuning
+{
+    /// <summary>A LoRA adapter on the block projections; the base weights stay frozen.</summary>
+    Lora,
+    /// <summary>Every base weight (float32 master copies are kept when the model is in half precision).</summary>
+    Full,
+}
+
+/// <summary>How the learning rate moves over the optimizer steps (Hugging Face's schedules of the same names).</summary>
+public enum LearningRateSchedule
+{
+    /// <summary>Linear warm-up, then half a cosine period down to zero.</summary>
+    Cosine,
+    /// <summary>Linear warm-up, then a straight line down to zero.</summary>
+    Linear,
+    /// <summary>Linear warm-up, then the base rate throughout.</summary>
+    Constant,
+}
+
+/// <summary>Settings of the training loop. Defaults are the LfU paper's.</summary>
+public sealed record TrainerOptions
+{
+    /// <summary>The objective (SFT, LfU, NEFTune, L1, L2) and its hyper-parameters. Default: LfU with a LoRA perturbation.</summary>
+    public ObjectiveOptions Objective { get; init; } = new();
+
+    /// <summary>LoRA or full fine-tuning. Default <see cref="FineTuning.Lora"/>.</summary>
+    public FineTuning FineTuning { get; init; } = FineTuning.Lora;
+
+    /// <summary>The adapter trained under <see cref="FineTuning.Lora"/>. Default r = 8, α = 16 on all block projections.</summary>
+    public LoraConfig Lora { get; init; } = new();
+
+    /// <summary>Peak learning rate. Default 1e-4.</summary>
+    public double LearningRate { get; init; } = 1e-4;
+
+    /// <summary>Learning-rate schedule. Default <see cref="LearningRateSchedule.Cosine"/>.</summary>
+    public LearningRateSchedule Schedule { get; init; } = LearningRateSchedule.Cosine;
+
+    /// <summary>Fraction of the optimizer steps spent warming up linearly from 0 (rounded up to whole steps). Default 0.1.</summary>
+    public double WarmupRatio { get; init; } = 0.1;
+
+    /// <summary>Passes over the training data. Default 3. Ignored when <see cref="MaxSteps"/> is set.</summary>
+    public int Epochs { get; init; } = 3;
+
+    /// <summary>Total optimizer steps, overriding <see cref="Epochs"/> (the data repeats as needed). Default null.</summary>
+    public int? MaxSteps { get; init; }
+
+    /// <summary>Examples per micro-batch. Default 4.</summary>
+    public int BatchSize { get; init; } = 4;
+
+    /// <summary>Micro-batches per optimizer step; the loss is averaged over all their response tokens. Default 1.</summary>
+    public int GradientAccumulationSteps { get; init; } = 1;
+
+    /// <summary>AdamW's decoupled weight decay. Default 0.</summary>
+    public double WeightDecay { get; init; }
+
+    /// <summary>AdamW's β₁. Default 0.9.</summary>
+    public double AdamBeta1 { get; init; } = 0.9;
+
+    /// <summary>AdamW's β₂. Default 0.999.</summary>
+    public double AdamBeta2 { get; init; } = 0.999;
+
+    /// <summary>AdamW's ε. Default 1e-8.</summary>
+    public double AdamEpsilon { get; init; } = 1e-8;
+
+    /// <summary>Gradients are rescaled so that their global L2 norm is at most this; null or 0 disables clipping. Default 1.0.</summary>
+    public double? MaxGradNorm { get; init; } = 1.0;
+
+    /// <summary>Seeds data order, LoRA initialisation, the ascent batches, NEFTune noise and dropout. Default 42.</summary>
+    public long Seed { get; init; } = 42;
+
+    /// <summary>Token id used to pad batches (its positions are masked and never learnt). Default 0.</summary>
+    public long PadTokenId { get; init; }
+
+    /// <summary>Batches are padded to a multiple of this length (tensor-core friendly). Default 8.</summary>
+    public int PadToMultipleOf { get; init; } = 8;
+
+    /// <summary>Evaluate on the validation data every this many optimizer steps (and after the last); null = only after the last. Default null.</summary>
+    public int? EvaluateEverySteps { get; init; }
+
+    /// <summary>Folder that receives <c>checkpoint-STEP</c> sub-folders; null writes none. Default null.</summary>
+    public string? CheckpointFolder { get; init; }
+
+    /// <summary>Write a checkpoint every this many optimizer steps (and after the last); null = only after the last. Default null.</summary>
+    public int? CheckpointEverySteps { get; init; }
+
+    /// <summary>How many of the newest checkpoints to keep; older ones are deleted. Default 2.</summary>
+    public int KeepCheckpoints { get; init; } = 2;
+
+    /// <summary>Checks the values, naming the bad one and how to fix it.</summary>
+    public void Validate()
+    {
+        static void Positive(double value, string name, string hint)
+        {
+            if (!(value > 0) || double.IsInfinity(value)) throw new ArgumentOutOfRangeException(name, value, $"{name} must be a positive number ({hint}).");
+        }
+        Positive(LearningRate, nameof(LearningRate), "the paper uses 1e-4");
+        if (WarmupRatio is < 0 or > 1 || double.IsNaN(WarmupRatio)) throw new ArgumentOutOfRangeException(nameof(WarmupRatio), WarmupRatio, "WarmupRatio must be in [0, 1] (the paper uses 0.1).");
+        if (MaxSteps is null && Epochs <= 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be at least 1 (or set MaxSteps).");
+        if (MaxSteps is <= 0) throw new ArgumentOutOfRangeException(nameof(MaxSteps), MaxSteps, "MaxSteps must be at least 1 (or null to train for Epochs).");
+        if (BatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
+        if (GradientAccumulationSteps <= 0) throw new ArgumentOutOfRangeException(nameof(GradientAccumulationSteps), GradientAccumulationSteps, "GradientAccumulationSteps must be at least 1.");
+        if (WeightDecay < 0 || double.IsNaN(WeightDecay)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be non-negative.");
+        if (AdamBeta1 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(AdamBeta1), AdamBeta1, "AdamBeta1 must be in [0, 1).");
+        if (AdamBeta2 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(AdamBeta2), AdamBeta2, "AdamBeta2 must be in [0, 1).");
+        Positive(AdamEpsilon, nameof(AdamEpsilon), "typically 1e-8");
+        if (MaxGradNorm is < 0 || (MaxGradNorm is double m && double.IsNaN(m))) throw new ArgumentOutOfRangeException(nameof(MaxGradNorm), MaxGradNorm, "MaxGradNorm must be non-negative (0 or null disables clipping).");
+        if (PadTokenId < 0) throw new ArgumentOutOfRangeException(nameof(PadTokenId), PadTokenId, "PadTokenId must be a valid (non-negative) token id.");
+        if (PadToMultipleOf <= 0) throw new ArgumentOutOfRangeException(nameof(PadToMultipleOf), PadToMultipleOf, "PadToMultipleOf must be at least 1 (1 = no rounding).");
+        if (EvaluateEverySteps is <= 0) throw new ArgumentOutOfRangeException(nameof(EvaluateEverySteps), EvaluateEverySteps, "EvaluateEverySteps must be at least 1 (or null).");
+        if (CheckpointEverySteps is <= 0) throw new ArgumentOutOfRangeException(nameof(CheckpointEverySteps), CheckpointEverySteps, "CheckpointEverySteps must be at least 1 (or null).");
+        if (CheckpointEverySteps is not null && CheckpointFolder is null)
+            throw new ArgumentException("CheckpointEverySteps is set but CheckpointFolder is not; say where checkpoints go.", nameof(CheckpointFolder));
+        if (KeepCheckpoints <= 0) throw new ArgumentOutOfRangeException(nameof(KeepCheckpoints), KeepCheckpoints, "KeepCheckpoints must be at least 1.");
+        if (FineTuning == FineTuning.Lora) Lora.Validate();
+    }
+}

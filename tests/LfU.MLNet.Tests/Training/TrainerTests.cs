@@ -1,0 +1,250 @@
+using LfU.MLNet.Tokenization;
+using LfU.MLNet.Adapters;
+using LfU.MLNet.Checkpoints;
+using LfU.MLNet.Model;
+using LfU.MLNet.Training;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace LfU.MLNet.Tests.Training;
+
+/// <summary>LoRA dropout draws from torch's global generator, which other test classes reseed: run these alone.</summary>
+[CollectionDefinition(nameof(GlobalTorchRandomState), DisableParallelization = true)]
+public sealed class GlobalTorchRandomState;
+
+[Collection(nameof(GlobalTorchRandomState))]
+public sealed class TrainerTests : IDisposable
+{
+    readonly string _folder = Path.Combine(Path.GetTempPath(), "lfu-trainer-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
+    }
+
+    static CausalLM TinyModel(ScalarType dtype = ScalarType.Float32) => PretrainedModel.Load(FixturePaths.Model("llama-tiny"), dtype);
+
+    /// <summary>Random sequences of varied length: a 3-token prompt (not learnt) and a response to memorise.</summary>
+    static List<TrainingExample> Examples(int count, int seed = 1)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ =>
+        {
+            var ids = Enumerable.Range(0, random.Next(6, 15)).Select(_ => random.Next(3, 512)).ToArray();
+            var labels = ids.Select((t, i) => i < 3 ? TrainingExample.IgnoreIndex : t).ToArray();
+            return new TrainingExample(ids, labels);
+        }).ToList();
+    }
+
+    static TrainerOptions Options(ObjectiveOptions objective, int steps) => new()
+    {
+        Objective = objective, MaxSteps = steps, BatchSize = 2, LearningRate = 1e-2, WarmupRatio = 0, Schedule = LearningRateSchedule.Constant,
+    };
+
+    static Dictionary<string, Tensor> Snapshot(Trainer trainer) =>
+        trainer.TrainableParameters.ToDictionary(p => p.Name, p => p.Parameter.detach().clone());
+
+    [Theory]
+    [InlineData(ObjectiveKind.Sft)]
+    [InlineData(ObjectiveKind.LfU)]
+    public void LossGoesDownWhenMemorising(ObjectiveKind kind)
+    {
+        using var model = TinyModel();
+        using var trainer = new Trainer(model, Options(new ObjectiveOptions { Kind = kind }, steps: 30) with { BatchSize = 4 });
+        var result = trainer.Train(Examples(4));
+        Assert.Equal(30, result.History.Count);
+        double first = result.History[0].Sft, last = result.Final.Sft;
+        Assert.True(last < 0.5 * first, $"{kind}: SFT loss went from {first} to {last}");
+        if (kind == ObjectiveKind.LfU) Assert.All(result.History, h => Assert.True(h.Consistency >= 0));
+    }
+
+    [Fact]
+    public void AccumulationMatchesOneLargerBatch()
+    {
+        // Token-normalised accumulation: batch 4 and batch 2 × 2 give the same gradient and update. The cross-entropy runs
+        // in float32 (as transformers does), so agreement is to float32 precision rather than float64's.
+        var data = Examples(8);
+        (Dictionary<string, Tensor> Weights, Dictionary<string, Tensor> Grads) Run(int batch, int accumulation)
+        {
+            using var model = TinyModel(ScalarType.Float64);
+            using var trainer = new Trainer(model, Options(new ObjectiveOptions { Kind = ObjectiveKind.Sft }, steps: 3) with
+            {
+                BatchSize = batch, GradientAccumulationSteps = accumulation, MaxGradNorm = 0.5, LearningRate = 1e-4,
+            });
+            trainer.Train(data);
+            // After training, .grad holds the last step's (clipped) gradient.
+            return (Snapshot(trainer), trainer.TrainableParameters.ToDictionary(p => p.Name, p => p.Parameter.grad!.clone()));
+        }
+        var whole = Run(4, 1);
+        var accumulated = Run(2, 2);
+        foreach (var (name, w) in whole.Weights)
+        {
+            double diff = (w - accumulated.Weights[name]).abs().max().item<double>();
+            Assert.True(diff < 1e-6, $"{name} differs by {diff:G3} between batch 4 and batch 2 × accumulation 2");
+            var g = whole.Grads[name];
+            double gradDiff = (g - accumulated.Grads[name]).abs().max().item<double>() / Math.Max(g.abs().max().item<double>(), 1e-30);
+            Assert.True(gradDiff < 1e-5, $"the gradient of {name} differs by {gradDiff:G3} (relative)");
+        }
+    }
+
+    public static IEnumerable<object[]> ResumeCases() => new[]
+    {
+        new object[] { "lfu-independent-dropout", FineTuning.Lora },
+        new object[] { "neftune", FineTuning.Lora },
+        new object[] { "lfu-full", FineTuning.Full },
+    };
+
+    [Theory]
+    [MemberData(nameof(ResumeCases))]
+    public void ResumeReproducesTheUninterruptedRunBitForBit(string name, FineTuning fineTuning)
+    {
+        var objective = name switch
+        {
+            "neftune" => new ObjectiveOptions { Kind = ObjectiveKind.NEFTune },
+            "lfu-independent-dropout" => new ObjectiveOptions { AscentBatch = AscentBatchMode.IndependentBatch },
+            _ => new ObjectiveOptions(),
+        };
+        var data = Examples(6);
+        var options = Options(objective, steps: 6) with
+        {
+            FineTuning = fineTuning, Lora = new LoraConfig { Dropout = name == "neftune" ? 0 : 0.1 }, Schedule = LearningRateSchedule.Cosine, WarmupRatio = 0.2,
+            LearningRate = 1e-3, GradientAccumulationSteps = 2, CheckpointEverySteps = 2,
+        };
+
+        Dictionary<string, Tensor> straight;
+        IReadOnlyList<StepMetrics> straightHistory;
+        using (var model = TinyModel())
+        using (var trainer = new Trainer(model, options with { CheckpointFolder = Path.Combine(_folder, "straight") }))
+        {
+            straightHistory = trainer.Train(data).History;
+            straight = Snapshot(trainer);
+        }
+
+        string interrupted = Path.Combine(_folder, "interrupted");
+        using (var model = TinyModel())
+        using (var trainer = new Trainer(model, options with { CheckpointFolder = interrupted }))
+        {
+            using var cancel = new CancellationTokenSource();
+            var progress = new Synchronous<TrainingProgress>(p => { if (p.Metrics.Step == 3) cancel.Cancel(); });
+            Assert.Throws<OperationCanceledException>(() => trainer.Train(data, progress: progress, cancellationToken: cancel.Token));
+        }
+        // Cancellation after step 3 left a checkpoint of step 3 next to the periodic one of step 2.
+        Assert.Equal(new[] { 2, 3 }, TrainingCheckpoint.List(interrupted).Select(c => c.Step));
+
+        using (var model = TinyModel())
+        using (var trainer = new Trainer(model, options with { CheckpointFolder = interrupted }))
+        {
+            var result = trainer.Train(data, resumeFrom: interrupted);
+            foreach (var (key, w) in straight)
+                Assert.True((w == Snapshot(trainer)[key]).all().item<bool>(), $"{name}: {key} differs after resume");
+            Assert.Equal(straightHistory.Select(h => (h.Sft, h.Total, h.GradNorm, h.LearningRate)), result.History.Select(h => (h.Sft, h.Total, h.GradNorm, h.LearningRate)));
+            Assert.Equal(0, LoraAdapters.Parameters(model).Count(_ => fineTuning == FineTuning.Full));
+        }
+    }
+
+    [Fact]
+    public void TheSeedFixesTheInitialAdapter()
+    {
+        using var first = TinyModel();
+        using var second = TinyModel();
+        using var a = new Trainer(first, new TrainerOptions());
+        using var b = new Trainer(second, new TrainerOptions());
+        var other = Snapshot(b);
+        Assert.All(Snapshot(a), p => Assert.True((p.Value == other[p.Key]).all().item<bool>(), p.Key));
+    }
+
+    [Fact]
+    public void NonFiniteLossStopsWithTheStepAndKeepsTheLastGoodCheckpoint()
+    {
+        using var model = TinyModel();
+        string folder = Path.Combine(_folder, "nan");
+        using var trainer = new Trainer(model, Options(new ObjectiveOptions { Kind = ObjectiveKind.Sft }, steps: 5) with
+        {
+            LearningRate = 1e36, MaxGradNorm = null, CheckpointFolder = folder, CheckpointEverySteps = 1,
+        });
+        var error = Assert.Throws<TrainingDivergedException>(() => trainer.Train(Examples(4)));
+        Assert.Equal(2, error.Step);
+        Assert.Contains("step 2", error.Message);
+        Assert.Equal(new[] { 1 }, TrainingCheckpoint.List(folder).Select(c => c.Step));
+        Assert.Equal(TrainingCheckpoint.List(folder)[0].Path, error.LastCheckpoint);
+    }
+
+    [Fact]
+    public void FullFineTuningTrainsBaseWeightsAndRemovesTheAuxiliaryLora()
+    {
+        using var model = TinyModel();
+        var before = model.model.layers[0].self_attn.q_proj.weight.detach().clone();
+        using (var trainer = new Trainer(model, Options(new ObjectiveOptions(), steps: 2) with { FineTuning = FineTuning.Full, LearningRate = 1e-3 }))
+        {
+            var result = trainer.Train(Examples(4));
+            Assert.NotNull(result.Final.Consistency);
+            Assert.Empty(LoraAdapters.Parameters(model));
+        }
+        Assert.False((before == model.model.layers[0].self_attn.q_proj.weight).all().item<bool>());
+        Assert.False(model.model.layers[0].self_attn.q_proj.weight.requires_grad);
+    }
+
+    public static IEnumerable<object[]> Objectives() => new[]
+    {
+        new object[] { "sft", new ObjectiveOptions { Kind = ObjectiveKind.Sft } },
+        new object[] { "lfu-lora-same", new ObjectiveOptions() },
+        new object[] { "lfu-lora-independent", new ObjectiveOptions { AscentBatch = AscentBatchMode.IndependentBatch } },
+        new object[] { "lfu-reps", new ObjectiveOptions { Perturbation = PerturbationKind.RepS } },
+        new object[] { "lfu-cosine", new ObjectiveOptions { Consistency = ConsistencyMeasure.Cosine } },
+        new object[] { "lfu-logit-kl", new ObjectiveOptions { Consistency = ConsistencyMeasure.LogitKl } },
+        new object[] { "neftune", new ObjectiveOptions { Kind = ObjectiveKind.NEFTune } },
+        new object[] { "l1", new ObjectiveOptions { Kind = ObjectiveKind.L1 } },
+        new object[] { "l2", new ObjectiveOptions { Kind = ObjectiveKind.L2 } },
+    };
+
+    [Theory]
+    [MemberData(nameof(Objectives))]
+    public void EveryObjectiveTrains(string name, ObjectiveOptions objective)
+    {
+        using var model = TinyModel();
+        var validation = Examples(3, seed: 9);
+        using var trainer = new Trainer(model, Options(objective, steps: 2) with { EvaluateEverySteps = 1 });
+        var reports = new List<TrainingProgress>();
+        var result = trainer.Train(Examples(4), validation, new Synchronous<TrainingProgress>(reports.Add));
+        Assert.Equal(2, reports.Count);
+        Assert.All(result.History, h => Assert.True(double.IsFinite(h.Total) && h.GradNorm > 0 && h.Tokens > 0, $"{name}: {h}"));
+        Assert.Equal(objective.Kind == ObjectiveKind.LfU, result.Final.Consistency is not null);
+        Assert.Equal(objective.Kind is ObjectiveKind.L1 or ObjectiveKind.L2, result.Final.Penalty is not null);
+        Assert.Equal(new[] { 1, 2 }, result.Validations.Select(v => v.Step));
+        Assert.All(result.Validations, v => Assert.True(double.IsFinite(v.Loss) && v.Tokens > 0));
+        Assert.Same(result.Validations[1], reports[1].Validation);
+    }
+
+    [Fact]
+    public void BadExampleIsNamed()
+    {
+        using var model = TinyModel();
+        using var trainer = new Trainer(model, Options(new ObjectiveOptions { Kind = ObjectiveKind.Sft }, steps: 1));
+        var data = Examples(3);
+        data[2] = new TrainingExample(new[] { 5, 6, 7 }, new[] { -100, -100, -100 });
+        var error = Assert.Throws<ArgumentException>(() => trainer.Train(data));
+        Assert.Contains("training example 2", error.Message);
+    }
+
+    [Fact]
+    public void ResumeWithDifferentOptionsIsRefused()
+    {
+        var data = Examples(4);
+        string folder = Path.Combine(_folder, "options");
+        var options = Options(new ObjectiveOptions { Kind = ObjectiveKind.Sft }, steps: 2) with { CheckpointFolder = folder };
+        using (var model = TinyModel())
+        using (var trainer = new Trainer(model, options)) trainer.Train(data);
+        using (var model = TinyModel())
+        using (var trainer = new Trainer(model, options with { LearningRate = 5e-3 }))
+        {
+            var error = Assert.Throws<ArgumentException>(() => trainer.Train(data, resumeFrom: folder));
+            Assert.Contains("LearningRate", error.Message);
+        }
+    }
+
+    /// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
+    sealed class Synchronous<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}
