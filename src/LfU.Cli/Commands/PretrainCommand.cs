@@ -1,0 +1,119 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using LfU.MLNet.Benchmark;
+using LfU.MLNet.Checkpoints;
+using LfU.MLNet.IO;
+using LfU.MLNet.Model;
+using LfU.MLNet.Tokenization;
+using LfU.MLNet.Training;
+
+namespace LfU.Cli.Commands;
+
+/// <summary>
+/// <c>lfu pretrain</c>: trains a small Llama-style model from scratch on the mini world's pretraining mixture (alpaca
+/// template, loss on prompt and response) and writes it as a Hugging Face model folder with its tokenizer.
+/// </summary>
+internal static class PretrainCommand
+{
+    internal static Command Create()
+    {
+        var data = new Option<FileInfo>("--data") { Description = "Pretraining JSONL (prompt/response per line), e.g. data/mini-world/pretrain.jsonl.", Required = true };
+        var tokenizer = new Option<DirectoryInfo>("--tokenizer") { Description = "Folder with tokenizer.json and tokenizer_config.json (e.g. data/mini-world/tokenizer).", Required = true };
+        var output = new Option<DirectoryInfo>("--output") { Description = "Model folder to write (config.json, model.safetensors, tokenizer files).", Required = true };
+        var hidden = new Option<int>("--hidden") { Description = "Hidden size.", DefaultValueFactory = _ => 192 };
+        var layers = new Option<int>("--layers") { Description = "Decoder layers.", DefaultValueFactory = _ => 6 };
+        var heads = new Option<int>("--heads") { Description = "Attention heads.", DefaultValueFactory = _ => 6 };
+        var kvHeads = new Option<int>("--kv-heads") { Description = "Key/value heads (grouped-query attention).", DefaultValueFactory = _ => 2 };
+        var intermediate = new Option<int>("--intermediate") { Description = "MLP intermediate size.", DefaultValueFactory = _ => 512 };
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the data.", DefaultValueFactory = _ => 2 };
+        var maxSteps = new Option<int?>("--max-steps") { Description = "Stop after this many steps instead." };
+        var batch = new Option<int>("--batch") { Description = "Examples per step.", DefaultValueFactory = _ => 32 };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate (cosine, 5 % warm-up).", DefaultValueFactory = _ => 3e-3 };
+        var seed = new Option<long>("--seed") { Description = "Seed of initialisation and shuffling.", DefaultValueFactory = _ => 0 };
+        var checkpoints = new Option<DirectoryInfo?>("--checkpoint-dir") { Description = "Write resumable checkpoints here (every 200 steps and on Ctrl+C)." };
+        var resume = new Option<DirectoryInfo?>("--resume") { Description = "Resume from a checkpoint (folder) written by --checkpoint-dir." };
+        var command = new Command("pretrain", "Train a small Llama-style model from scratch on instruction data (the bundled mini-world model).")
+            { data, tokenizer, output, hidden, layers, heads, kvHeads, intermediate, epochs, maxSteps, batch, lr, seed, checkpoints, resume };
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var shape = (parse.GetValue(hidden), parse.GetValue(layers), parse.GetValue(heads), parse.GetValue(kvHeads), parse.GetValue(intermediate));
+            Run(parse.GetValue(data)!.FullName, parse.GetValue(tokenizer)!.FullName, parse.GetValue(output)!.FullName, shape,
+                new TrainerOptions
+                {
+                    Objective = new ObjectiveOptions { Kind = ObjectiveKind.Sft },
+                    FineTuning = FineTuning.Full,
+                    LearningRate = parse.GetValue(lr),
+                    WarmupRatio = 0.05,
+                    WeightDecay = 0.01,
+                    Epochs = parse.GetValue(epochs),
+                    MaxSteps = parse.GetValue(maxSteps),
+                    BatchSize = parse.GetValue(batch),
+                    Seed = parse.GetValue(seed),
+                    CheckpointFolder = parse.GetValue(checkpoints)?.FullName,
+                    CheckpointEverySteps = parse.GetValue(checkpoints) is null ? null : 200,
+                }, parse.GetValue(resume)?.FullName, cancellationToken);
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    static void Run(string dataPath, string tokenizerDir, string outputDir,
+        (int Hidden, int Layers, int Heads, int KvHeads, int Intermediate) shape, TrainerOptions options, string? resume, CancellationToken cancellationToken)
+    {
+        var tokenizer = HfTokenizer.FromFolder(tokenizerDir);
+        if (shape.Hidden % shape.Heads != 0) throw new ArgumentException($"--hidden {shape.Hidden} must be a multiple of --heads {shape.Heads}.");
+        var config = ModelConfig.FromJson(new JsonObject
+        {
+            ["architectures"] = new JsonArray("LlamaForCausalLM"),
+            ["model_type"] = "llama",
+            ["vocab_size"] = tokenizer.VocabularySize,
+            ["hidden_size"] = shape.Hidden,
+            ["intermediate_size"] = shape.Intermediate,
+            ["num_hidden_layers"] = shape.Layers,
+            ["num_attention_heads"] = shape.Heads,
+            ["num_key_value_heads"] = shape.KvHeads,
+            ["head_dim"] = shape.Hidden / shape.Heads,
+            ["hidden_act"] = "silu",
+            ["rms_norm_eps"] = 1e-5,
+            ["rope_theta"] = 10000.0,
+            ["max_position_embeddings"] = 512,
+            ["tie_word_embeddings"] = true,
+            ["bos_token_id"] = tokenizer.BosId,
+            ["eos_token_id"] = tokenizer.EosId,
+            ["pad_token_id"] = tokenizer.PadId,
+            ["torch_dtype"] = "float32",
+        }, "pretrain shape");
+
+        var items = MiniWorldFiles.ReadJsonl(dataPath);
+        var builder = new ExampleBuilder(tokenizer, PromptTemplates.ByName("alpaca"), new ExampleBuilderOptions { CutoffLength = 256, TrainOnPrompt = true });
+        var examples = builder.BuildAll(items.Select(i => (i.Prompt, i.Response)));
+        Console.WriteLine($"{builder.Report.Summary(256)}");
+        using var model = new CausalLM(config);
+        model.InitializeWeights(0.02, options.Seed);
+        long parameters = model.parameters().Sum(p => p.numel());
+        Console.WriteLine($"Model: {shape.Layers} layers, hidden {shape.Hidden}, {parameters / 1e6:F2}M parameters; {examples.Count} examples, {examples.Sum(e => (long)e.InputIds.Length)} tokens per epoch.");
+
+        using var trainer = new Trainer(model, options with { PadTokenId = tokenizer.PadId });
+        var result = trainer.Train(examples, null, new LineProgress(), resume, cancellationToken);
+        foreach (var p in model.parameters()) p.requires_grad = false;
+
+        PretrainedModel.Save(model, outputDir);
+        foreach (string file in Directory.GetFiles(tokenizerDir))
+            AtomicFile.Write(Path.Combine(outputDir, Path.GetFileName(file)), s => { using var f = File.OpenRead(file); f.CopyTo(s); });
+        AtomicFile.WriteAllText(Path.Combine(outputDir, "generation_config.json"),
+            new JsonObject { ["bos_token_id"] = tokenizer.BosId, ["eos_token_id"] = tokenizer.EosId, ["pad_token_id"] = tokenizer.PadId, ["do_sample"] = false }.ToJsonString());
+        var log = string.Join("\n", result.History.Select(m => $"{m.Step},{m.Sft:R},{m.LearningRate:R},{m.Seconds:R}"));
+        AtomicFile.WriteAllText(Path.Combine(outputDir, "pretrain_log.csv"), "step,loss,lr,seconds\n" + log + "\n");
+        Console.WriteLine($"Wrote {outputDir}: final loss {result.Final.Sft:F4} after {result.History.Count} steps ({result.History.Sum(m => m.Seconds) / 60:F1} min).");
+    }
+
+    /// <summary>One line every 20 steps (and the last).</summary>
+    sealed class LineProgress : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress p)
+        {
+            if (p.Metrics.Step % 20 != 0 && p.Metrics.Step != p.TotalSteps) return;
+            Console.WriteLine($"step {p.Metrics.Step}/{p.TotalSteps} loss {p.Metrics.Sft:F4} lr {p.Metrics.LearningRate:G3} {p.TokensPerSecond:F0} tok/s elapsed {p.Elapsed:hh\\:mm\\:ss} ETA {p.Remaining:hh\\:mm\\:ss}");
+        }
+    }
+}
