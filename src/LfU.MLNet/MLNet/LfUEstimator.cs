@@ -54,6 +54,11 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
         if (!Enum.IsDefined(_options.FineTuning)) throw new ArgumentOutOfRangeException(nameof(LfUOptions.FineTuning), _options.FineTuning, "FineTuning must be Lora or Full.");
         if (_options.Template is { } template) CheckOption(nameof(LfUOptions.Template), () => PromptTemplates.Resolve(template));
         if (_options.DType is { } dtype) CheckOption(nameof(LfUOptions.DType), () => PretrainedModel.ParseDType(dtype));
+        if (_options.Objective is null) throw new ArgumentNullException(nameof(LfUOptions.Objective), "LfUOptions.Objective must not be null.");
+        if (_options.Lora is null) throw new ArgumentNullException(nameof(LfUOptions.Lora), "LfUOptions.Lora must not be null.");
+        if (_options.Generation is null) throw new ArgumentNullException(nameof(LfUOptions.Generation), "LfUOptions.Generation must not be null.");
+        // The layer range of the hidden states is checked against the model once it is loaded; everything else now.
+        _options.Objective.Validate(layers: int.MaxValue);
         _options.Lora.Validate();
         _options.Columns.Validate();
         _options.Generation.Validate();

@@ -226,7 +226,9 @@ public sealed class LfUModel : ITextModel
 
     string ITextModel.Kind => StateKind;
 
-    IReadOnlyList<string> ITextModel.Generate(IReadOnlyList<string> prompts, GenerationSettings settings) => Generate(prompts, settings);
+    // The transformer already batches rows (LfUTransformer.BatchSize): generate each of its batches as one.
+    IReadOnlyList<string> ITextModel.Generate(IReadOnlyList<string> prompts, GenerationSettings settings) =>
+        Generate(prompts, settings, batchSize: Math.Max(1, prompts.Count));
 
     IReadOnlyList<(double Mean, double Total)> ITextModel.Score(IReadOnlyList<string> prompts, IReadOnlyList<string> responses) => Score(prompts, responses);
 
