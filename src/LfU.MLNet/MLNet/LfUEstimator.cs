@@ -106,7 +106,7 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
 
     static string Describe(SchemaShape.Column c) => c.Kind switch
     {
-        SchemaShape.Column.VectorKind.Scalar => c.ItemType.ToString(),
+        SchemaShape.Column.VectorKind.Scalar => c.ItemType.ToString() ?? c.ItemType.GetType().Name,
         _ => $"a vector of {c.ItemType}",
     };
 

@@ -356,8 +356,10 @@ public sealed class LfUModel : ITextModel
     }
 
     /// <summary>Registers the loader of saved LfU models (done once, before any model zip is loaded).</summary>
+#pragma warning disable CA2255 // A library initializer on purpose: ML.NET may load a model zip before any LfU type is touched by the user.
     [System.Runtime.CompilerServices.ModuleInitializer]
     internal static void RegisterLoader() => TextModelLoader.Register(StateKind, LoadState);
+#pragma warning restore CA2255
 
     /// <summary>Releases the network's tensors; the model cannot be used afterwards.</summary>
     public void Dispose()
