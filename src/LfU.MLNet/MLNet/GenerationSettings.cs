@@ -28,7 +28,10 @@ public sealed class GenerationSettings
     /// </summary>
     public int TopK { get; set; }
 
-    /// <summary>Seed of the sampler, for reproducible sampling; null (the default) picks a random seed.</summary>
+    /// <summary>
+    /// Seed of the sampler, for reproducible sampling: the same prompts, in the same batches, with the same seed give the
+    /// same text (each batch starts from this seed). Null (the default) picks a random seed per batch.
+    /// </summary>
     public int? Seed { get; set; }
 
     /// <summary>

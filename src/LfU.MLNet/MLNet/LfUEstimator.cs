@@ -50,10 +50,25 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
             throw new ArgumentException("LfUOptions.ModelFolder is required: a Hugging Face model folder (config.json, *.safetensors, tokenizer.json).", nameof(LfUOptions.ModelFolder));
         if (_options.CutoffLength < 2) throw new ArgumentOutOfRangeException(nameof(LfUOptions.CutoffLength), _options.CutoffLength, "CutoffLength must be at least 2 tokens.");
         if (_options.InferenceBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(LfUOptions.InferenceBatchSize), _options.InferenceBatchSize, "InferenceBatchSize must be at least 1.");
+        if (!Enum.IsDefined(_options.Device)) throw new ArgumentOutOfRangeException(nameof(LfUOptions.Device), _options.Device, "Device must be Auto, Cpu or Cuda.");
+        if (!Enum.IsDefined(_options.FineTuning)) throw new ArgumentOutOfRangeException(nameof(LfUOptions.FineTuning), _options.FineTuning, "FineTuning must be Lora or Full.");
+        if (_options.Template is { } template) CheckOption(nameof(LfUOptions.Template), () => PromptTemplates.Resolve(template));
+        if (_options.DType is { } dtype) CheckOption(nameof(LfUOptions.DType), () => PretrainedModel.ParseDType(dtype));
+        if (_options.Objective is null) throw new ArgumentNullException(nameof(LfUOptions.Objective), "LfUOptions.Objective must not be null.");
+        if (_options.Lora is null) throw new ArgumentNullException(nameof(LfUOptions.Lora), "LfUOptions.Lora must not be null.");
+        if (_options.Generation is null) throw new ArgumentNullException(nameof(LfUOptions.Generation), "LfUOptions.Generation must not be null.");
+        // The layer range of the hidden states is checked against the model once it is loaded; everything else now.
+        _options.Objective.Validate(layers: int.MaxValue);
         _options.Lora.Validate();
         _options.Columns.Validate();
         _options.Generation.Validate();
         _options.ToTrainerOptions(0).Validate();
+    }
+
+    static void CheckOption(string option, Action check)
+    {
+        try { check(); }
+        catch (ArgumentException e) { throw new ArgumentException($"LfUOptions.{option}: {e.Message}", option, e); }
     }
 
     /// <summary>
@@ -91,7 +106,7 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
 
     static string Describe(SchemaShape.Column c) => c.Kind switch
     {
-        SchemaShape.Column.VectorKind.Scalar => c.ItemType.ToString(),
+        SchemaShape.Column.VectorKind.Scalar => c.ItemType.ToString() ?? c.ItemType.GetType().Name,
         _ => $"a vector of {c.ItemType}",
     };
 
@@ -116,9 +131,15 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
             var report = builder.Report;
             if (report.Total == 0)
                 throw new InvalidOperationException("The training data has no rows; give the estimator at least one (prompt, response) row.");
-            channel.Info($"LfU: {report.Summary(_options.CutoffLength)}");
+            string summary = $"LfU: training data: {report.Summary(_options.CutoffLength)}.";
+            if (report.Skipped.Count > 0 || report.Truncated > 0)
+            {
+                channel.Warning(summary + " First skipped: " + (report.Skipped.Count == 0 ? "none" :
+                    string.Join("; ", report.Skipped.Take(3).Select(s => $"row {s.Index}: {s.Reason}"))) + ".");
+            }
+            else channel.Info(summary);
             if (examples.Count == 0)
-                throw new InvalidOperationException($"None of the {report.Total} rows has anything to learn ({string.Join("; ", report.Skipped.Take(3).Select(s => $"row {s.Index}: {s.Reason}"))}); check the response column.");
+                throw new InvalidOperationException($"None of the {report.Total} rows has anything to learn ({string.Join("; ", report.Skipped.Take(3).Select(s => $"row {s.Index}: {s.Reason}"))}); check the {(_options.MessagesColumnName is { } m ? $"messages column '{m}'" : $"response column '{_options.ResponseColumnName}'")}.");
 
             var trainerOptions = _options.ToTrainerOptions(tokenizer.PadId);
             channel.Info($"LfU: training {_options.FineTuning} with {_options.Objective.Kind} on {examples.Count} examples, {device.type} {dtype}.");
@@ -126,8 +147,11 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
             var progress = new Progress(channel, _options.Progress);
             var result = trainer.Train(examples, null, progress, _options.ResumeFrom, _options.CancellationToken);
             channel.Info($"LfU: done after {result.History.Count} steps; final SFT loss {result.Final.Sft:F4}.");
+            // Inference must not see training-time behaviour (LoRA dropout).
+            network.eval();
 
-            var model = new LfUModel(network, tokenizer, template, Path.GetFullPath(_options.ModelFolder),
+            string baseFolder = Path.GetFullPath(_options.ModelFolder);
+            var model = new LfUModel(network, tokenizer, template, baseFolder, baseFolder,
                 ModelFingerprint.Of(_options.ModelFolder), _options.FineTuning == FineTuning.Full ? FineTuningMode.Full : FineTuningMode.Lora,
                 _options.FineTuning == FineTuning.Lora ? _options.Lora : null)
             { EmbedWeightsWhenSaving = _options.EmbedWeightsInSavedModel };
@@ -158,7 +182,11 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
             _options.CancellationToken.ThrowIfCancellationRequested();
             first(ref a);
             TrainingExample? example;
-            if (second is null) example = builder.Build(ParseMessages(a.ToString(), messagesName!, row));
+            if (second is null)
+            {
+                try { example = builder.Build(ParseMessages(a.ToString(), messagesName!, row)); }
+                catch (ArgumentException e) { throw new InvalidDataException($"Row {row}, column '{messagesName}': {e.Message}", e); }
+            }
             else
             {
                 second(ref b);
@@ -201,22 +229,24 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
         }
         catch (InvalidOperationException) { available = false; }
         if (available) return new Device(DeviceType.CUDA, gpuDeviceId ?? 0);
-        if (fallbackToCpu || _options.Device == ComputeDevice.Auto)
+        string why = _options.Device == ComputeDevice.Cuda ? "LfUOptions.Device is Cuda" : $"MLContext.GpuDeviceId is {gpuDeviceId}";
+        if (fallbackToCpu)
         {
-            channel.Warning("LfU: CUDA is not available (TorchSharp CPU backend, or no GPU); training on the CPU because MLContext.FallbackToCpu is set.");
+            channel.Warning($"LfU: {why} but CUDA is not available (TorchSharp CPU backend, or no GPU); training on the CPU because MLContext.FallbackToCpu is set.");
             TorchRuntime.EnsureInitialized();
             return CPU;
         }
-        throw new InvalidOperationException("CUDA was requested but is not available: build with -p:LfUTorchBackend=cuda (TorchSharp-cuda-linux) on a machine with an NVIDIA GPU, or set MLContext.FallbackToCpu = true.");
+        throw new InvalidOperationException($"{why} but CUDA is not available (TorchSharp CPU backend, or no GPU). Build with -p:LfUTorchBackend=cuda (TorchSharp-cuda-linux) " +
+            "on a machine with an NVIDIA GPU, set MLContext.FallbackToCpu = true to train on the CPU instead, or set LfUOptions.Device = ComputeDevice.Cpu.");
     }
 
-    /// <summary>Forwards training progress to the MLContext log (every 10 steps and the last) and to the user's callback.</summary>
+    /// <summary>Forwards training progress to the MLContext log (the first step, every 10th and the last) and to the user's callback.</summary>
     sealed class Progress(IChannel channel, IProgress<TrainingProgress>? user) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value)
         {
             var m = value.Metrics;
-            if (m.Step % 10 == 0 || m.Step == value.TotalSteps)
+            if (m.Step == 1 || m.Step % 10 == 0 || m.Step == value.TotalSteps)
                 channel.Info($"LfU: step {m.Step}/{value.TotalSteps} loss {m.Total:F4} (sft {m.Sft:F4}" +
                              (m.Consistency is double c ? $", consistency {c:G3}" : "") + $") lr {m.LearningRate:G3} {value.TokensPerSecond:F0} tok/s, ETA {value.Remaining:hh\\:mm\\:ss}");
             user?.Report(value);

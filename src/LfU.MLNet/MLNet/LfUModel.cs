@@ -37,6 +37,9 @@ public sealed class LfUModel : ITextModel
     readonly ExampleBuilder _prompts;
     readonly Collator _collator;
     readonly string _templateSpec;
+    // Kept in memory (they are small) so that exports and saves still work when the base folder is gone, as it may
+    // be for a model loaded from a zip with embedded weights.
+    readonly IReadOnlyDictionary<string, byte[]> _tokenizerFiles;
     bool _disposed;
 
     internal CausalLM Network { get; }
@@ -55,8 +58,11 @@ public sealed class LfUModel : ITextModel
     /// <summary>Embed the merged weights in saved ML.NET models, so they load without the base model folder.</summary>
     public bool EmbedWeightsWhenSaving { get; set; }
 
-    internal LfUModel(CausalLM network, HfTokenizer tokenizer, string templateSpec, string baseFolder, string baseSha256, FineTuningMode mode, LoraConfig? lora)
+    internal LfUModel(CausalLM network, HfTokenizer tokenizer, string templateSpec, string tokenizerFolder, string baseFolder, string baseSha256,
+        FineTuningMode mode, LoraConfig? lora)
     {
+        _tokenizerFiles = TokenizerFiles.Where(f => File.Exists(Path.Combine(tokenizerFolder, f)))
+            .ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(tokenizerFolder, f)));
         Network = network;
         Tokenizer = tokenizer;
         _templateSpec = templateSpec;
@@ -84,7 +90,8 @@ public sealed class LfUModel : ITextModel
         try
         {
             LoraConfig? lora = adapterFolder is null ? null : PeftAdapter.Load(network, adapterFolder, ScalarType.Float32);
-            return new LfUModel(network, tokenizer, templateSpec, Path.GetFullPath(modelFolder), ModelFingerprint.Of(modelFolder), FineTuningMode.Lora, lora);
+            string folder = Path.GetFullPath(modelFolder);
+            return new LfUModel(network, tokenizer, templateSpec, folder, folder, ModelFingerprint.Of(modelFolder), FineTuningMode.Lora, lora);
         }
         catch
         {
@@ -113,6 +120,8 @@ public sealed class LfUModel : ITextModel
     public IReadOnlyList<string> Generate(IReadOnlyList<string> prompts, GenerationSettings? settings = null, int batchSize = 8, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         settings ??= new GenerationSettings();
         settings.Validate();
         var results = new List<string>(prompts.Count);
@@ -166,6 +175,8 @@ public sealed class LfUModel : ITextModel
     public IReadOnlyList<(double Mean, double Total)> Score(IReadOnlyList<string> prompts, IReadOnlyList<string> responses)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(responses);
         if (prompts.Count != responses.Count) throw new ArgumentException($"{prompts.Count} prompts but {responses.Count} responses; give one response per prompt.");
         var results = new (double, double)[prompts.Count];
         const int chunkSize = 8;
@@ -192,7 +203,8 @@ public sealed class LfUModel : ITextModel
     /// <summary>Writes the LoRA adapter in PEFT's format (adapter_config.json + adapter_model.safetensors).</summary>
     public void SaveAdapter(string folder)
     {
-        if (Lora is null) throw new InvalidOperationException("This model has no LoRA adapter (full fine-tuning or base model); use SaveMerged to export its weights.");
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Lora is null) throw new InvalidOperationException("This model has no LoRA adapter (full fine-tuning, a base model, or a model loaded with its adapter merged into embedded weights); use SaveMerged to export its weights.");
         PeftAdapter.Save(Network, Lora, folder, BaseModelFolder);
     }
 
@@ -206,18 +218,17 @@ public sealed class LfUModel : ITextModel
         LoraAdapters.MergeAll(Network);
         try { PretrainedModel.Save(Network, folder); }
         finally { LoraAdapters.UnmergeAll(Network); }
-        foreach (string file in TokenizerFiles)
-        {
-            string source = Path.Combine(BaseModelFolder, file);
-            if (File.Exists(source)) AtomicFile.Write(Path.Combine(folder, file), s => { using var f = File.OpenRead(source); f.CopyTo(s); });
-        }
+        foreach (var (file, bytes) in _tokenizerFiles)
+            AtomicFile.WriteAllBytes(Path.Combine(folder, file), bytes);
     }
 
     // ---------------- ITextModel: state for ML.NET model zips ----------------
 
     string ITextModel.Kind => StateKind;
 
-    IReadOnlyList<string> ITextModel.Generate(IReadOnlyList<string> prompts, GenerationSettings settings) => Generate(prompts, settings);
+    // The transformer already batches rows (LfUTransformer.BatchSize): generate each of its batches as one.
+    IReadOnlyList<string> ITextModel.Generate(IReadOnlyList<string> prompts, GenerationSettings settings) =>
+        Generate(prompts, settings, batchSize: Math.Max(1, prompts.Count));
 
     IReadOnlyList<(double Mean, double Total)> ITextModel.Score(IReadOnlyList<string> prompts, IReadOnlyList<string> responses) => Score(prompts, responses);
 
@@ -254,11 +265,7 @@ public sealed class LfUModel : ITextModel
                     blobs["adapter/" + PeftAdapter.ConfigFile] = File.ReadAllBytes(Path.Combine(scratch, PeftAdapter.ConfigFile));
                     blobs["adapter/" + PeftAdapter.WeightsFile] = File.ReadAllBytes(Path.Combine(scratch, PeftAdapter.WeightsFile));
                 }
-                foreach (string file in TokenizerFiles)
-                {
-                    string source = Path.Combine(BaseModelFolder, file);
-                    if (File.Exists(source)) blobs["model/" + file] = File.ReadAllBytes(source);
-                }
+                foreach (var (file, bytes) in _tokenizerFiles) blobs["model/" + file] = bytes;
             }
         }
         finally { Directory.Delete(scratch, recursive: true); }
@@ -269,17 +276,34 @@ public sealed class LfUModel : ITextModel
     internal static ITextModel LoadState(IReadOnlyDictionary<string, byte[]> state, IHostEnvironment env)
     {
         if (!state.TryGetValue("manifest.json", out var manifestBytes))
-            throw new InvalidDataException("The saved LfU model has no manifest.json entry; the file is damaged.");
-        var manifest = JsonNode.Parse(manifestBytes) as JsonObject ?? throw new InvalidDataException("The saved LfU model's manifest.json is not a JSON object.");
-        int format = manifest["format"]?.GetValue<int>() ?? 0;
+            throw new InvalidDataException("The saved LfU model has no manifest.json entry; the file is damaged. Save the model again.");
+        JsonObject manifest;
+        try
+        {
+            manifest = JsonNode.Parse(manifestBytes) as JsonObject ?? throw new InvalidDataException("The saved LfU model's manifest.json is not a JSON object. Save the model again.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"The saved LfU model's manifest.json is not valid JSON ({e.Message}). Save the model again.", e);
+        }
+        int format = Field<int>(manifest, "format");
         if (format != FormatVersion)
-            throw new InvalidDataException($"The saved LfU model uses state format {format}; this version of LfU.MLNet reads format {FormatVersion}.");
-        string baseFolder = manifest["base_model_folder"]!.GetValue<string>();
-        string baseSha = manifest["base_model_sha256"]!.GetValue<string>();
-        string template = manifest["template"]!.GetValue<string>();
-        var mode = Enum.Parse<FineTuningMode>(manifest["mode"]!.GetValue<string>());
-        var dtype = PretrainedModel.ParseDType(manifest["dtype"]!.GetValue<string>());
-        bool embedded = manifest["embedded_weights"]!.GetValue<bool>();
+            throw new InvalidDataException($"The saved LfU model uses state format {format}; this version of LfU.MLNet reads format {FormatVersion}. Load it with the version that saved it.");
+        string baseFolder = Field<string>(manifest, "base_model_folder");
+        string baseSha = Field<string>(manifest, "base_model_sha256");
+        string template = Field<string>(manifest, "template");
+        bool embedded = Field<bool>(manifest, "embedded_weights");
+        FineTuningMode mode;
+        ScalarType dtype;
+        try
+        {
+            mode = Enum.Parse<FineTuningMode>(Field<string>(manifest, "mode"));
+            dtype = PretrainedModel.ParseDType(Field<string>(manifest, "dtype"));
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"The saved LfU model's manifest.json has an invalid mode or dtype ({e.Message}). Save the model again.", e);
+        }
 
         // Blobs go to fixed file names in a private folder: their names are only matched, never used as paths.
         string scratch = Directory.CreateTempSubdirectory("lfu-load").FullName;
@@ -296,18 +320,19 @@ public sealed class LfUModel : ITextModel
             if (embedded)
             {
                 var (network, tokenizer, spec) = LoadBase(modelDir, template, dtype, null);
-                return new LfUModel(network, tokenizer, spec, baseFolder, baseSha, mode, null) { EmbedWeightsWhenSaving = true };
+                return new LfUModel(network, tokenizer, spec, modelDir, baseFolder, baseSha, mode, null) { EmbedWeightsWhenSaving = true };
             }
             if (!Directory.Exists(baseFolder))
                 throw new DirectoryNotFoundException($"The saved LfU model needs its base model at '{baseFolder}', which does not exist. Restore that folder, or save the model with embedded weights.");
             string actual = ModelFingerprint.Of(baseFolder);
             if (!string.Equals(actual, baseSha, StringComparison.OrdinalIgnoreCase))
-                throw new InvalidDataException($"The base model at '{baseFolder}' is not the one this LfU model was trained on (weights SHA-256 {actual[..12]}…, expected {baseSha[..12]}…).");
+                throw new InvalidDataException($"The base model at '{baseFolder}' is not the one this LfU model was trained on: its weights' SHA-256 is {actual}, " +
+                    $"the saved model expects {baseSha}. Restore the original weights there, or save the model with embedded weights (LfUOptions.EmbedWeightsInSavedModel).");
             var (baseNetwork, baseTokenizer, baseSpec) = LoadBase(baseFolder, template, dtype, null);
             try
             {
                 LoraConfig? lora = File.Exists(Path.Combine(adapterDir, PeftAdapter.ConfigFile)) ? PeftAdapter.Load(baseNetwork, adapterDir) : null;
-                return new LfUModel(baseNetwork, baseTokenizer, baseSpec, baseFolder, baseSha, mode, lora);
+                return new LfUModel(baseNetwork, baseTokenizer, baseSpec, baseFolder, baseFolder, baseSha, mode, lora);
             }
             catch
             {
@@ -318,10 +343,25 @@ public sealed class LfUModel : ITextModel
         finally { Directory.Delete(scratch, recursive: true); }
     }
 
+    static T Field<T>(JsonObject manifest, string name)
+    {
+        try
+        {
+            return manifest[name] is { } node ? node.GetValue<T>() : throw new InvalidDataException($"The saved LfU model's manifest.json lacks \"{name}\". Save the model again.");
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"The saved LfU model's manifest.json field \"{name}\" is not a {typeof(T).Name}. Save the model again.", e);
+        }
+    }
+
     /// <summary>Registers the loader of saved LfU models (done once, before any model zip is loaded).</summary>
+#pragma warning disable CA2255 // A library initializer on purpose: ML.NET may load a model zip before any LfU type is touched by the user.
     [System.Runtime.CompilerServices.ModuleInitializer]
     internal static void RegisterLoader() => TextModelLoader.Register(StateKind, LoadState);
+#pragma warning restore CA2255
 
+    /// <summary>Releases the network's tensors; the model cannot be used afterwards.</summary>
     public void Dispose()
     {
         if (_disposed) return;

@@ -31,8 +31,14 @@ public sealed class LfUOptions
     public string PromptColumnName { get; set; } = "Prompt";
     /// <summary>Input text column with the responses to learn (training) or to score. Default "Response".</summary>
     public string ResponseColumnName { get; set; } = "Response";
-    /// <summary>Optional input text column holding a JSON chat (<c>[{"role":"user","content":"..."}, ...]</c>) whose last
-    /// assistant message is learnt; when set, it replaces the prompt/response columns for training.</summary>
+    /// <summary>
+    /// Optional input text column holding a JSON chat (<c>[{"role":"system","content":"..."}, {"role":"user","content":"..."},
+    /// {"role":"assistant","content":"..."}]</c>) whose last message, from the assistant, is learnt given the earlier ones
+    /// rendered with <see cref="Template"/>. When set, training reads this column instead of the prompt/response columns.
+    /// The fitted transformer still generates from <see cref="PromptColumnName"/> (one user message per row), so the
+    /// training data must also have that text column (for example the last user message) for the pipeline's schema
+    /// check. Null (the default) trains on the prompt/response columns.
+    /// </summary>
     public string? MessagesColumnName { get; set; }
     /// <summary>Output text column with the generations. Default "Generated".</summary>
     public string GeneratedColumnName { get; set; } = "Generated";
@@ -56,7 +62,7 @@ public sealed class LfUOptions
     public double WarmupRatio { get; set; } = 0.1;
     /// <summary>Passes over the data. Default 3.</summary>
     public int Epochs { get; set; } = 3;
-    /// <summary>Stop after this many optimizer steps instead of after <see cref="Epochs"/>.</summary>
+    /// <summary>Stop after this many optimizer steps instead of after <see cref="Epochs"/>; null (the default) trains for <see cref="Epochs"/>.</summary>
     public int? MaxSteps { get; set; }
     /// <summary>Examples per micro-batch. Default 4.</summary>
     public int BatchSize { get; set; } = 4;
@@ -75,22 +81,27 @@ public sealed class LfUOptions
 
     /// <summary>Where to run. Default <see cref="ComputeDevice.Auto"/> (honours <c>MLContext.GpuDeviceId</c> and <c>FallbackToCpu</c>).</summary>
     public ComputeDevice Device { get; set; } = ComputeDevice.Auto;
-    /// <summary>Weight dtype: float32, bfloat16, float16, float64; null = float32 on CPU, bfloat16 on CUDA.</summary>
+    /// <summary>Weight dtype: float32, bfloat16, float16, float64; null (the default) = float32 on CPU, bfloat16 on CUDA.</summary>
     public string? DType { get; set; }
 
-    /// <summary>Folder for resumable training checkpoints; null = none.</summary>
+    /// <summary>Folder for resumable training checkpoints (one at the end of training, every <see cref="CheckpointEverySteps"/>
+    /// steps, and on cancellation); null (the default) = none.</summary>
     public string? CheckpointFolder { get; set; }
-    /// <summary>Write a checkpoint every this many steps (needs <see cref="CheckpointFolder"/>).</summary>
+    /// <summary>Write a checkpoint every this many steps (needs <see cref="CheckpointFolder"/>); null (the default) = only at the end.</summary>
     public int? CheckpointEverySteps { get; set; }
-    /// <summary>Resume training from this checkpoint (or folder of checkpoints: the newest).</summary>
+    /// <summary>Resume training from this checkpoint (or folder of checkpoints: the newest), with the same data and options;
+    /// null (the default) starts afresh.</summary>
     public string? ResumeFrom { get; set; }
 
-    /// <summary>Receives every training step's metrics (loss, consistency, learning rate, tokens/s, ETA).</summary>
+    /// <summary>Receives every training step's metrics (loss, consistency, learning rate, tokens/s, ETA), on the training
+    /// thread; null (the default) = none. Progress is also logged to <c>MLContext.Log</c>.</summary>
     public IProgress<TrainingProgress>? Progress { get; set; }
-    /// <summary>Cancels training between steps (a checkpoint is written when a folder is set).</summary>
+    /// <summary>Cancels <c>Fit</c> between steps with an <see cref="OperationCanceledException"/>; when
+    /// <see cref="CheckpointFolder"/> is set, a checkpoint of the last finished step is written first, to continue with
+    /// <see cref="ResumeFrom"/>. Default: none.</summary>
     public CancellationToken CancellationToken { get; set; }
 
-    /// <summary>How the fitted transformer generates.</summary>
+    /// <summary>How the fitted transformer generates (greedy, 128 new tokens by default); saved with the model.</summary>
     public GenerationSettings Generation { get; set; } = new();
     /// <summary>Rows per generation batch in <c>Transform</c>. Default 8.</summary>
     public int InferenceBatchSize { get; set; } = 8;

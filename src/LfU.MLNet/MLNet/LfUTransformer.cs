@@ -47,6 +47,11 @@ internal sealed record LfUColumnNames
 /// views do.
 /// </para>
 /// <para>Dispose the transformer to release the model; it cannot be used afterwards.</para>
+/// <para>
+/// <c>mlContext.Model.Load</c> calls the transformer's loader by reflection, so a model that cannot be loaded (base model
+/// folder missing or changed, damaged file) throws a <see cref="System.Reflection.TargetInvocationException"/> whose
+/// <see cref="Exception.InnerException"/> says what is wrong and how to fix it.
+/// </para>
 /// </remarks>
 public sealed partial class LfUTransformer : ITransformer, IDisposable
 {
@@ -79,7 +84,8 @@ public sealed partial class LfUTransformer : ITransformer, IDisposable
     /// <summary>
     /// The fine-tuned model, for use outside ML.NET: <see cref="LfUModel.Generate(string, GenerationSettings?)"/>,
     /// <see cref="LfUModel.Score"/>, <see cref="LfUModel.SaveAdapter"/>, <see cref="LfUModel.SaveMerged"/>.
-    /// Null only for test doubles.
+    /// Calls made on it directly are not serialised with the transformer's: do not use it while a cursor or prediction
+    /// engine of this transformer runs on another thread. It is disposed with the transformer. Null only for test doubles.
     /// </summary>
     public LfUModel? Model => _model as LfUModel;
 

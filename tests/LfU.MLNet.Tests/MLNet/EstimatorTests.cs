@@ -30,11 +30,12 @@ public class EstimatorTests
         var options = new LfUOptions
         {
             ModelFolder = TinyTextModel.Path, Epochs = 2, BatchSize = 4, LearningRate = 1e-2,
-            Progress = new Progress<TrainingProgress>(progress.Add), Generation = new GenerationSettings { MaxNewTokens = 6 },
+            Progress = new SynchronousProgress(progress.Add), Generation = new GenerationSettings { MaxNewTokens = 6 },
         };
         var pipeline = ml.Transforms.Text.FineTuneWithLfU(options);
         using var model = pipeline.Fit(data);
         Assert.Equal(6, model.TrainingResult!.History.Count);
+        Assert.Equal([1, 2, 3, 4, 5, 6], progress.Select(p => p.Metrics.Step));
         Assert.All(model.TrainingResult.History, m => Assert.NotNull(m.Consistency));
 
         var transformed = model.Transform(data);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Reflection;
 using System.Text.Json;
@@ -35,7 +34,7 @@ public sealed class LfUTransformerPersistenceTests : IDisposable
         string rowsPath = Path.Combine(_dir, "rows.json");
         File.WriteAllText(rowsPath, JsonSerializer.Serialize(rows));
 
-        string stdout = RunHost(RoundTripHost.Verb, modelPath, rowsPath);
+        string stdout = RoundTripHost.Run(RoundTripHost.Verb, modelPath, rowsPath);
 
         using var result = JsonDocument.Parse(stdout);
         Assert.Equal(typeof(LfUTransformer).FullName, result.RootElement.GetProperty("Type").GetString());
@@ -165,24 +164,5 @@ public sealed class LfUTransformerPersistenceTests : IDisposable
             stream.SetLength(0);
             stream.Write(written);
         }
-    }
-
-    /// <summary>Runs this test assembly as a program (see <see cref="RoundTripHost"/>) and returns its output.</summary>
-    private static string RunHost(params string[] args)
-    {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.ArgumentList.Add(typeof(RoundTripHost).Assembly.Location);
-        foreach (string arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        string stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"The round-trip host exited with {process.ExitCode}: {stderr.Result}");
-        return stdout;
     }
 }

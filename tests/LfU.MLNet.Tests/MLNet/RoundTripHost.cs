@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Text.Json;
+using Xunit;
 using Microsoft.ML;
 
 namespace LfU.MLNet.Tests.MLNet;
@@ -6,8 +8,8 @@ namespace LfU.MLNet.Tests.MLNet;
 /// <summary>
 /// Entry point of the test assembly when run as a program (<c>dotnet LfU.MLNet.Tests.dll load-and-transform
 /// model.zip rows.json</c>): loads a saved model in a fresh process, transforms the rows and prints the outputs as
-/// JSON, so that tests can check a model zip round-trips across processes. The fake model's loader is registered
-/// by its module initializer, as the real one is by the library.
+/// JSON, so that tests can check a model zip round-trips across processes. Works for any saved LfU model: the
+/// fake model's loader is registered by its module initializer, the real <see cref="LfUModel"/>'s by the library's.
 /// </summary>
 internal static class RoundTripHost
 {
@@ -27,5 +29,24 @@ internal static class RoundTripHost
         Console.WriteLine(JsonSerializer.Serialize(new { Type = transformer.GetType().FullName, Outputs = outputs }));
         (transformer as IDisposable)?.Dispose();
         return 0;
+    }
+
+    /// <summary>Runs this test assembly as a program in a new process and returns its standard output.</summary>
+    public static string Run(params string[] args)
+    {
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(typeof(RoundTripHost).Assembly.Location);
+        foreach (string arg in args)
+            start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, $"The round-trip host exited with {process.ExitCode}: {stderr.Result}");
+        return stdout;
     }
 }

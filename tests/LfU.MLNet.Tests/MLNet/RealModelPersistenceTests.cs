@@ -1,0 +1,147 @@
+using System.IO.Compression;
+using System.Reflection;
+using System.Text.Json;
+using LfU.MLNet.Training;
+using Microsoft.ML;
+using Xunit;
+
+namespace LfU.MLNet.Tests.MLNet;
+
+/// <summary>Save and load of transformers fitted on the real (tiny) model: same outputs, clear errors.</summary>
+public sealed class RealModelPersistenceTests : IDisposable
+{
+    readonly MLContext _ml = new(seed: 1);
+    readonly string _dir = Directory.CreateTempSubdirectory("lfu-real-persistence-").FullName;
+    readonly List<PromptResponseRow> _rows = TinyFineTuning.Rows(5);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>Fits on a private copy of the tiny model (so tests may change it), saves to model.zip.</summary>
+    (LfUTransformer Transformer, string ZipPath, string ModelFolder) FitAndSave(Action<LfUOptions>? configure = null)
+    {
+        string folder = TinyFineTuning.CopyModel(_dir);
+        var options = TinyFineTuning.Options(folder);
+        configure?.Invoke(options);
+        var data = _ml.Data.LoadFromEnumerable(TinyFineTuning.Rows());
+        var transformer = _ml.Transforms.Text.FineTuneWithLfU(options).Fit(data);
+        string zip = Path.Combine(_dir, "model.zip");
+        _ml.Model.Save(transformer, data.Schema, zip);
+        return (transformer, zip, folder);
+    }
+
+    List<TransformedRow> Outputs(ITransformer transformer) => TransformerTestData.Run(_ml, transformer, _rows);
+
+    static void AssertSameOutputs(List<TransformedRow> expected, List<TransformedRow> actual) =>
+        Assert.Equal(JsonSerializer.Serialize(expected), JsonSerializer.Serialize(actual));
+
+    /// <summary>ML.NET calls the loader by reflection: errors arrive wrapped in a TargetInvocationException.</summary>
+    TException LoadFails<TException>(string zip) where TException : Exception
+    {
+        var ex = Assert.Throws<TargetInvocationException>(() => _ml.Model.Load(zip, out _));
+        return Assert.IsType<TException>(ex.InnerException);
+    }
+
+    [Fact]
+    public void A_fitted_pipeline_loads_in_a_new_process_with_identical_generations_and_scores()
+    {
+        var (transformer, zip, _) = FitAndSave();
+        List<TransformedRow> expected;
+        using (transformer) expected = Outputs(transformer);
+        Assert.All(expected, r => Assert.True(double.IsFinite(r.ScoreMean) && r.ScoreTotal < 0));
+        string rowsPath = Path.Combine(_dir, "rows.json");
+        File.WriteAllText(rowsPath, JsonSerializer.Serialize(_rows));
+
+        string stdout = RoundTripHost.Run(RoundTripHost.Verb, zip, rowsPath);
+
+        using var result = JsonDocument.Parse(stdout);
+        Assert.Equal(typeof(LfUTransformer).FullName, result.RootElement.GetProperty("Type").GetString());
+        AssertSameOutputs(expected, result.RootElement.GetProperty("Outputs").Deserialize<List<TransformedRow>>()!);
+    }
+
+    [Fact]
+    public void Loading_against_a_modified_base_model_is_an_error_naming_it()
+    {
+        var (transformer, zip, folder) = FitAndSave();
+        transformer.Dispose();
+        string weights = Path.Combine(folder, "model.safetensors");
+        byte[] bytes = File.ReadAllBytes(weights);
+        bytes[^1] ^= 0x01; // one bit of the last weight
+        File.WriteAllBytes(weights, bytes);
+
+        var ex = LoadFails<InvalidDataException>(zip);
+
+        Assert.Contains($"The base model at '{folder}' is not the one this LfU model was trained on", ex.Message);
+        Assert.Contains("LfUOptions.EmbedWeightsInSavedModel", ex.Message);
+    }
+
+    [Fact]
+    public void Loading_without_the_base_model_is_an_error_naming_it()
+    {
+        var (transformer, zip, folder) = FitAndSave();
+        transformer.Dispose();
+        Directory.Delete(folder, recursive: true);
+
+        var ex = LoadFails<DirectoryNotFoundException>(zip);
+
+        Assert.Contains($"needs its base model at '{folder}', which does not exist", ex.Message);
+    }
+
+    [Fact]
+    public void With_embedded_weights_the_model_loads_without_the_base_folder()
+    {
+        var (transformer, zip, folder) = FitAndSave(o => o.EmbedWeightsInSavedModel = true);
+        List<TransformedRow> expected;
+        using (transformer) expected = Outputs(transformer);
+        Directory.Delete(folder, recursive: true);
+
+        using var loaded = (LfUTransformer)_ml.Model.Load(zip, out _);
+
+        var actual = Outputs(loaded);
+        Assert.Equal(expected.Select(r => r.Generated), actual.Select(r => r.Generated));
+        // Merging the adapter into the weights changes the rounding, not the model.
+        Assert.All(expected.Zip(actual), p => Assert.Equal(p.First.ScoreTotal, p.Second.ScoreTotal, 1e-4));
+
+        // Saving the loaded model again (its base folder is gone) gives a zip that loads too.
+        string again = Path.Combine(_dir, "again.zip");
+        _ml.Model.Save(loaded, _ml.Data.LoadFromEnumerable(_rows).Schema, again);
+        using var reloaded = (LfUTransformer)_ml.Model.Load(again, out _);
+        AssertSameOutputs(actual, Outputs(reloaded));
+    }
+
+    [Fact]
+    public void A_fully_fine_tuned_model_saves_and_reloads()
+    {
+        var (transformer, zip, _) = FitAndSave(o => { o.FineTuning = FineTuning.Full; o.LearningRate = 1e-3; o.MaxSteps = 2; });
+        List<TransformedRow> expected;
+        using (transformer)
+        {
+            Assert.Equal(FineTuningMode.Full, transformer.Model!.Mode);
+            expected = Outputs(transformer);
+        }
+
+        using var loaded = (LfUTransformer)_ml.Model.Load(zip, out _);
+
+        Assert.Equal(FineTuningMode.Full, loaded.Model!.Mode);
+        AssertSameOutputs(expected, Outputs(loaded));
+    }
+
+    [Fact]
+    public void A_tampered_adapter_in_a_real_model_zip_is_an_error_naming_the_blob()
+    {
+        var (transformer, zip, _) = FitAndSave();
+        transformer.Dispose();
+        using (var archive = ZipFile.Open(zip, ZipArchiveMode.Update))
+        {
+            var entry = Assert.Single(archive.Entries, e => e.FullName.EndsWith("/" + LfUTransformer.StateEntryName, StringComparison.Ordinal));
+            byte[] state;
+            using (var stream = entry.Open()) using (var buffer = new MemoryStream()) { stream.CopyTo(buffer); state = buffer.ToArray(); }
+            state[^10] ^= 0x40; // inside the last blob
+            using (var stream = entry.Open()) { stream.SetLength(0); stream.Write(state); }
+        }
+
+        var ex = LoadFails<InvalidDataException>(zip);
+
+        Assert.Matches("blob '[a-z]+/[a-z_.]+' fails its SHA-256 check", ex.Message);
+        Assert.Contains("Save the model again", ex.Message);
+    }
+}
