@@ -23,6 +23,12 @@ public static class CliApp
         {
             return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
+        catch (CliUsageException e)
+        {
+            Console.Error.WriteLine($"lfu: {e.Message}");
+            Console.Error.WriteLine("Run 'lfu --help' or 'lfu <verb> --help' for usage.");
+            return 2;
+        }
         catch (OperationCanceledException)
         {
             Console.Error.WriteLine("lfu: cancelled.");
@@ -41,6 +47,11 @@ public static class CliApp
         yield return Commands.TokenizeCommand.Create();
         yield return Commands.MakeDataCommand.Create();
         yield return Commands.BenchCommand.Create();
+        yield return Commands.TrainCommand.Create();
+        yield return Commands.GenerateCommand.Create();
+        yield return Commands.ScoreCommand.Create();
+        yield return Commands.EvalCommand.Create();
+        yield return Commands.ExportCommand.Create();
     }
 
     /// <summary>The innermost useful message on a single line.</summary>
