@@ -55,11 +55,15 @@ internal static class CliOptions
         internal IEnumerable<Option> All => [Model, Adapter, Template, DType, Device];
 
         /// <summary>Loads the model (and adapter) the parsed options name.</summary>
-        internal LfUModel Load(ParseResult parse)
+        /// <param name="parse">The parsed command line.</param>
+        /// <param name="keepCheckpointDType">Without --dtype, keep the checkpoint's dtype (for export) instead of the device's default.</param>
+        internal LfUModel Load(ParseResult parse, bool keepCheckpointDType = false)
         {
-            var (device, dtype) = ResolveDevice(parse.GetValue(Device)!, parse.GetValue(DType));
+            string? dtypeName = parse.GetValue(DType);
+            var (device, dtype) = ResolveDevice(parse.GetValue(Device)!, dtypeName);
             string? adapter = parse.GetValue(Adapter) is { } a ? AdapterFolder(a.FullName) : null;
-            return LfUModel.Load(ModelFolder(parse.GetValue(Model)!.FullName), adapter, parse.GetValue(Template), dtype, device);
+            return LfUModel.Load(ModelFolder(parse.GetValue(Model)!.FullName), adapter, parse.GetValue(Template),
+                keepCheckpointDType && dtypeName is null ? null : dtype, device);
         }
     }
 

@@ -197,14 +197,17 @@ internal static class DataFiles
         return rows;
     }
 
+    // Non-ASCII text stays readable; JSON's own escapes (quotes, control characters) still apply.
+    static readonly JsonSerializerOptions JsonLineOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>One compact JSON line.</summary>
+    internal static string ToJsonLine(JsonObject row) => row.ToJsonString(JsonLineOptions);
+
     /// <summary>Writes JSON objects one a line, atomically.</summary>
-    internal static void WriteJsonLines(string path, IEnumerable<JsonObject> rows)
-    {
-        var options = new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    internal static void WriteJsonLines(string path, IEnumerable<JsonObject> rows) =>
         AtomicFile.Write(path, stream =>
         {
             using var writer = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true);
-            foreach (var row in rows) writer.WriteLine(row.ToJsonString(options));
+            foreach (var row in rows) writer.WriteLine(ToJsonLine(row));
         });
-    }
 }

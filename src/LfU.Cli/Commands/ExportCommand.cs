@@ -20,7 +20,7 @@ internal static class ExportCommand
         {
             if (parse.GetValue(merged) && parse.GetValue(peft)) throw new CliUsageException("Give --merged or --peft, not both.");
             string folder = parse.GetValue(output)!.FullName;
-            using var lm = model.Load(parse);
+            using var lm = model.Load(parse, keepCheckpointDType: true);
             if (parse.GetValue(peft))
             {
                 lm.SaveAdapter(folder);

@@ -84,7 +84,7 @@ internal static class GenerateCommand
         {
             var answers = lm.Generate(pending, settings, batch);
             for (int i = 0; i < pending.Count; i++)
-                Console.WriteLine(new JsonObject { ["prompt"] = pending[i], ["generated"] = answers[i] }.ToJsonString());
+                Console.WriteLine(DataFiles.ToJsonLine(new JsonObject { ["prompt"] = pending[i], ["generated"] = answers[i] }));
             pending.Clear();
         }
         while (Console.In.ReadLine() is { } line)

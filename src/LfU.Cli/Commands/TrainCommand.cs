@@ -154,9 +154,11 @@ internal static class TrainCommand
 
     static int Run(LfUOptions options, string dataPath, string? validationPath, string outputFolder, string deviceName, int? evaluateEvery)
     {
-        // Read every file before loading weights: a bad line should fail in a second, not after a minute of loading.
+        // Read and check every row before loading weights: a bad line should fail in a second, not after a minute of loading.
         var trainRecords = DataFiles.Read(dataPath);
         var validationRecords = validationPath is null ? null : DataFiles.Read(validationPath);
+        var trainConversations = trainRecords.Select(r => r.Conversation()).ToList();
+        var validationConversations = validationRecords?.Select(r => r.Conversation()).ToList();
         var (device, dtype) = CliOptions.ResolveDevice(deviceName, options.DType);
         var (network, tokenizer, templateSpec) = LfUModel.LoadBase(options.ModelFolder, options.Template, dtype, device);
         using var model = new LfUModel(network, tokenizer, templateSpec, options.ModelFolder, ModelFingerprint.Of(options.ModelFolder),
@@ -164,10 +166,10 @@ internal static class TrainCommand
             options.FineTuning == FineTuning.Lora ? options.Lora : null);
 
         var template = model.Template;
-        var (train, trainReport) = BuildExamples(trainRecords, tokenizer, template, options);
+        var (train, trainReport) = BuildExamples(trainConversations, tokenizer, template, options);
         if (train.Count == 0)
             throw new InvalidDataException($"{Path.GetFileName(dataPath)}: none of the {trainReport.Total} rows has anything to learn ({DescribeSkipped(trainReport, trainRecords, 3)}).");
-        var (validation, validationReport) = validationRecords is null ? (null, null) : BuildExamples(validationRecords, tokenizer, template, options);
+        var (validation, validationReport) = validationConversations is null ? (null, null) : BuildExamples(validationConversations, tokenizer, template, options);
         if (validation is { Count: 0 })
             throw new InvalidDataException($"{Path.GetFileName(validationPath)}: none of the {validationReport!.Total} rows can be evaluated ({DescribeSkipped(validationReport, validationRecords!, 3)}).");
 
@@ -230,14 +232,11 @@ internal static class TrainCommand
     }
 
     /// <summary>Tokenizes the rows; skipped ones are counted in the report (by row position).</summary>
-    static (List<TrainingExample> Examples, ExampleReport Report) BuildExamples(List<DataRecord> records, HfTokenizer tokenizer, PromptTemplate template, LfUOptions options)
+    static (List<TrainingExample> Examples, ExampleReport Report) BuildExamples(List<IReadOnlyList<ChatMessage>> conversations, HfTokenizer tokenizer,
+        PromptTemplate template, LfUOptions options)
     {
         var builder = new ExampleBuilder(tokenizer, template, new ExampleBuilderOptions { CutoffLength = options.CutoffLength, TrainOnPrompt = options.TrainOnPrompt });
-        var examples = new List<TrainingExample>();
-        foreach (var record in records)
-        {
-            if (builder.Build(record.Conversation()) is { } example) examples.Add(example);
-        }
+        var examples = conversations.Select(builder.Build).OfType<TrainingExample>().ToList();
         return (examples, builder.Report);
     }
 

@@ -83,6 +83,28 @@ public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<Tr
     }
 
     [Fact]
+    public void Resuming_from_a_checkpoint_reproduces_the_uninterrupted_run()
+    {
+        string data = CliRunner.MiniWorldSample(_dir, "finetune_train.jsonl", 6);
+        string checkpoints = Path.Combine(_dir, "checkpoints");
+        string[] common = ["train", "--model", TinyTextModel.Path, "--data", data, "--max-steps", "3", "--batch", "2", "--lora-r", "2", "--objective", "sft"];
+
+        var whole = CliRunner.Run([.. common, "--output", Path.Combine(_dir, "whole"), "--checkpoint-dir", checkpoints, "--checkpoint-every", "2"]);
+        var resumed = CliRunner.Run([.. common, "--output", Path.Combine(_dir, "resumed"), "--resume", Path.Combine(checkpoints, "checkpoint-2")]);
+
+        Assert.True(whole.ExitCode == 0, whole.Error);
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+        Assert.DoesNotContain("step 1/3", resumed.Out); // only step 3 ran again
+        string[] log = File.ReadAllLines(Path.Combine(_dir, "resumed", "training_log.csv"));
+        Assert.Equal(4, log.Length); // the log still covers every step
+        Assert.Equal(File.ReadAllLines(Path.Combine(_dir, "whole", "training_log.csv")).Select(WithoutTime), log.Select(WithoutTime));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(_dir, "whole", "adapter", PeftAdapter.WeightsFile)),
+                     File.ReadAllBytes(Path.Combine(_dir, "resumed", "adapter", PeftAdapter.WeightsFile)));
+
+        static string WithoutTime(string csvLine) => string.Join(',', csvLine.Split(',').Where((_, i) => i != 9));
+    }
+
+    [Fact]
     public void Generate_answers_a_prompt_a_file_and_piped_lines_alike()
     {
         string input = CliRunner.MiniWorldSample(_dir, "finetune_test.jsonl", 3);
