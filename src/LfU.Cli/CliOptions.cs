@@ -126,6 +126,28 @@ internal static class CliOptions
         return !File.Exists(Path.Combine(folder, PeftAdapter.ConfigFile)) && File.Exists(Path.Combine(inner, PeftAdapter.ConfigFile)) ? inner : folder;
     }
 
+    /// <summary>Rejects an output file path that names a folder, before any long work.</summary>
+    internal static Option<FileInfo> NotAFolder(this Option<FileInfo> option)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<FileInfo?>() is { } file && Directory.Exists(file.FullName))
+                result.AddError($"{option.Name} '{file.FullName}' is a folder; give a file name.");
+        });
+        return option;
+    }
+
+    /// <summary>Rejects an output folder path that names an existing file, before any long work.</summary>
+    internal static Option<DirectoryInfo> NotAFile(this Option<DirectoryInfo> option)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<DirectoryInfo?>() is { } folder && File.Exists(folder.FullName))
+                result.AddError($"{option.Name} '{folder.FullName}' is a file; give a folder.");
+        });
+        return option;
+    }
+
     /// <summary>Accepts only the given words (with tab completion); the error names the option and the choices.</summary>
     internal static Option<T> OneOf<T>(this Option<T> option, params string[] values)
     {
@@ -167,29 +189,4 @@ internal static class CliOptions
             if (result.GetValueOrDefault<double?>() is double value && (!(value >= minimum && value <= maximum) || double.IsInfinity(value)))
                 result.AddError($"{option.Name} must be {range}, got {value.ToString(CultureInfo.InvariantCulture)}.");
         });
-}
-
-/// <summary>Turns Ctrl+C into a cancellation token for the lifetime of a command; a second Ctrl+C ends the process.</summary>
-internal sealed class CtrlC : IDisposable
-{
-    readonly CancellationTokenSource _source = new();
-
-    internal CtrlC() => Console.CancelKeyPress += OnCancelKeyPress;
-
-    internal CancellationToken Token => _source.Token;
-
-    void OnCancelKeyPress(object? sender, ConsoleCancelEventArgs e)
-    {
-        if (_source.IsCancellationRequested) return; // the second press: let the process end
-        e.Cancel = true;
-        Console.Error.WriteLine();
-        Console.Error.WriteLine("lfu: stopping after the current step (Ctrl+C again to quit at once)...");
-        _source.Cancel();
-    }
-
-    public void Dispose()
-    {
-        Console.CancelKeyPress -= OnCancelKeyPress;
-        _source.Dispose();
-    }
 }

@@ -30,7 +30,7 @@ internal static class EvalCommand
             Description = "numeric: the final number matches (GSM8K '#### 42'); exact: the text matches; normalized: it matches ignoring case, spacing and final punctuation.",
             DefaultValueFactory = _ => "numeric",
         }.OneOf("numeric", "exact", "normalized");
-        var output = new Option<FileInfo?>("--output") { Description = "JSONL to write: each row plus \"generated\" and \"correct\"." };
+        var output = new Option<FileInfo>("--output") { Description = "JSONL to write: each row plus \"generated\" and \"correct\"." }.NotAFolder();
         var command = new Command("eval", "Evaluate a model: generate answers for a data set and print accuracy (overall and per category).") { data, metric, output };
         foreach (var option in model.All.Concat(generation.All)) command.Options.Add(option);
         command.SetAction(parse =>

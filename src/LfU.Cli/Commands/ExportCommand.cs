@@ -11,7 +11,7 @@ internal static class ExportCommand
     internal static Command Create()
     {
         var model = CliOptions.ModelOptions.Create(adapterRequired: true);
-        var output = new Option<DirectoryInfo>("--output") { Description = "Folder to write.", Required = true };
+        var output = new Option<DirectoryInfo>("--output") { Description = "Folder to write.", Required = true }.NotAFile();
         var merged = new Option<bool>("--merged") { Description = "Write a Hugging Face model folder with the adapter merged in (the default)." };
         var peft = new Option<bool>("--peft") { Description = "Write the adapter as a PEFT folder (adapter_config.json + adapter_model.safetensors)." };
         var command = new Command("export", "Export a fine-tuned model: merged into a Hugging Face checkpoint, or as a PEFT adapter.") { output, merged, peft };

@@ -18,7 +18,7 @@ internal static class GenerateCommand
         var generation = CliOptions.GenerationOptions.Create();
         var prompt = new Option<string?>("--prompt") { Description = "Answer this one prompt and print the answer." };
         var input = new Option<FileInfo>("--input") { Description = "JSONL (or CSV) with a \"prompt\" field per row; needs --output." }.AcceptExistingOnly();
-        var output = new Option<FileInfo>("--output") { Description = "JSONL to write: each input row plus \"generated\"." };
+        var output = new Option<FileInfo>("--output") { Description = "JSONL to write: each input row plus \"generated\"." }.NotAFolder();
         var command = new Command("generate",
             "Generate text: --prompt TEXT, --input FILE --output FILE, prompts piped on stdin (one per line, JSONL out), or an interactive session on a terminal.")
         {

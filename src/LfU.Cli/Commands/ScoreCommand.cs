@@ -16,7 +16,7 @@ internal static class ScoreCommand
     {
         var model = CliOptions.ModelOptions.Create();
         var input = new Option<FileInfo>("--input") { Description = "JSONL (or CSV) with \"prompt\" and \"response\" fields.", Required = true }.AcceptExistingOnly();
-        var output = new Option<FileInfo>("--output") { Description = "JSONL to write: each input row plus \"score_mean\" and \"score_total\".", Required = true };
+        var output = new Option<FileInfo>("--output") { Description = "JSONL to write: each input row plus \"score_mean\" and \"score_total\".", Required = true }.NotAFolder();
         var command = new Command("score", "Score responses: mean and total log-probability of each response given its prompt.") { input, output };
         foreach (var option in model.All) command.Options.Add(option);
         command.SetAction(parse =>

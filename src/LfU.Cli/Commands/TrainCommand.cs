@@ -30,7 +30,7 @@ internal static class TrainCommand
         var model = CliOptions.Model();
         var data = new Option<FileInfo>("--data") { Description = "Training data: .jsonl (prompt/response, instruction/input/output, or messages) or .csv with a prompt,response header.", Required = true }.AcceptExistingOnly();
         var validation = new Option<FileInfo>("--validation") { Description = "Validation data (same formats); its loss is logged and plotted." }.AcceptExistingOnly();
-        var output = new Option<DirectoryInfo>("--output") { Description = "Folder for adapter/ (or model/), training_log.csv, loss.png and summary.json.", Required = true };
+        var output = new Option<DirectoryInfo>("--output") { Description = "Folder for adapter/ (or model/), training_log.csv, loss.png and summary.json.", Required = true }.NotAFile();
 
         var objective = Choice("--objective", "Objective: sft, lfu, neftune, l2 or l1.", "lfu", "sft", "lfu", "neftune", "l2", "l1");
         var perturbation = Choice("--perturbation", "LfU's perturbation: lora (weights) or reps (representation steering).", "lora", "lora", "reps");

@@ -215,6 +215,9 @@ public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<Tr
         Assert.Equal(2, CliRunner.Run("export", "--model", TinyTextModel.Path, "--adapter", trained.Adapter, "--output", _dir, "--merged", "--peft").ExitCode);
         Assert.Equal(2, CliRunner.Run("score", "--model", Path.Combine(_dir, "missing"), "--input", "x.jsonl", "--output", "y.jsonl").ExitCode);
         Assert.Equal(2, CliRunner.Run("eval", "--model", TinyTextModel.Path, "--data", trained.Folder + "/finetune_test.jsonl", "--metric", "bleu").ExitCode);
+        var folderAsFile = CliRunner.Run("score", "--model", TinyTextModel.Path, "--input", trained.Folder + "/finetune_test.jsonl", "--output", _dir);
+        Assert.Equal(2, folderAsFile.ExitCode);
+        Assert.Equal($"lfu: --output '{_dir}' is a folder; give a file name.", folderAsFile.ErrorLines[0]);
     }
 
     [Fact]
