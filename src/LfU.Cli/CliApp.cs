@@ -59,6 +59,13 @@ public static class CliApp
     {
         while (e is AggregateException { InnerException: not null } || e is System.Reflection.TargetInvocationException { InnerException: not null })
             e = e.InnerException!;
-        return e.Message.ReplaceLineEndings(" ");
+        string message = e.Message;
+        // ArgumentException appends " (Parameter 'Name')" and, out of range, "Actual value was ...": library names, not flags.
+        if (e is ArgumentException { ParamName: { } name })
+        {
+            int suffix = message.IndexOf($" (Parameter '{name}')", StringComparison.Ordinal);
+            if (suffix > 0) message = message[..suffix];
+        }
+        return message.ReplaceLineEndings(" ");
     }
 }

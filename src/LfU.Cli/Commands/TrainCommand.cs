@@ -159,6 +159,7 @@ internal static class TrainCommand
         var validationRecords = validationPath is null ? null : DataFiles.Read(validationPath);
         var trainConversations = trainRecords.Select(r => r.Conversation()).ToList();
         var validationConversations = validationRecords?.Select(r => r.Conversation()).ToList();
+        Directory.CreateDirectory(outputFolder); // an unwritable output fails now, not after training
         var (device, dtype) = CliOptions.ResolveDevice(deviceName, options.DType);
         var (network, tokenizer, templateSpec) = LfUModel.LoadBase(options.ModelFolder, options.Template, dtype, device);
         using var model = new LfUModel(network, tokenizer, templateSpec, options.ModelFolder, ModelFingerprint.Of(options.ModelFolder),
@@ -201,7 +202,6 @@ internal static class TrainCommand
         foreach (var p in network.parameters()) p.requires_grad = false;
         double seconds = clock.Elapsed.TotalSeconds;
 
-        Directory.CreateDirectory(outputFolder);
         string weights;
         if (options.FineTuning == FineTuning.Full)
         {
@@ -219,9 +219,9 @@ internal static class TrainCommand
         AtomicFile.WriteAllText(Path.Combine(outputFolder, SummaryFile), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 
         var final = result.Final;
-        long sessionTokens = result.History.Sum(m => m.Tokens);
+        double tokensPerSecond = result.History.Sum(m => m.Tokens) / Math.Max(result.History.Sum(m => m.Seconds), 1e-9);
         Console.WriteLine();
-        Console.WriteLine(Invariant($"Trained {final.Step} steps ({final.Epoch:0.##} epochs) in {ConsoleProgress.FormatDuration(clock.Elapsed)}, {sessionTokens / Math.Max(result.History.Sum(m => m.Seconds), 1e-9):F0} tokens/s."));
+        Console.WriteLine(Invariant($"Trained {final.Step} steps ({final.Epoch:0.##} epochs){(options.ResumeFrom is null ? "" : ", resumed from a checkpoint,")} in {ConsoleProgress.FormatDuration(clock.Elapsed)}, {tokensPerSecond:F0} tokens/s."));
         Console.WriteLine(Invariant($"Final loss {final.Total:F4} (SFT {final.Sft:F4}") +
                           (final.Consistency is double c ? Invariant($", consistency {c:G4}") : "") +
                           (final.Penalty is double p2 ? Invariant($", penalty {p2:G4}") : "") + ")" +
@@ -305,7 +305,7 @@ internal static class TrainCommand
             ["final_penalty"] = final.Penalty,
             ["final_validation_loss"] = result.Validations.Count > 0 ? result.Validations[^1].Loss : null,
             ["seconds"] = seconds,
-            ["tokens_per_second"] = result.History.Sum(m => m.Tokens) / Math.Max(result.History.Sum(m => m.Seconds), 1e-9),
+            ["tokens_per_second"] = result.History.Sum(m => m.Tokens) / Math.Max(result.History.Sum(m => m.Seconds), 1e-9), // over the steps alone
             ["peak_memory_bytes"] = result.PeakMemoryBytes,
             ["examples"] = new JsonObject
             {

@@ -207,6 +207,16 @@ public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<Tr
     }
 
     [Fact]
+    public void Options_that_do_not_fit_the_model_fail_with_one_line_without_library_parameter_names()
+    {
+        string data = CliRunner.MiniWorldSample(_dir, "finetune_train.jsonl", 2);
+        var run = CliRunner.Run("train", "--model", TinyTextModel.Path, "--data", data, "--output", Path.Combine(_dir, "o"), "--hidden-to", "9");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal("lfu: error: Hidden-state range [0, 9] is invalid for a model with 2 layers: indices run from 0 (embeddings) to 2 (after the final norm).",
+            Assert.Single(run.ErrorLines));
+    }
+
+    [Fact]
     public void Bad_arguments_of_other_verbs_exit_2()
     {
         Assert.Equal(2, CliRunner.Run("generate", "--model", TinyTextModel.Path, "--prompt", "a", "--input", TinyTextModel.Path + "/config.json").ExitCode);
