@@ -23,6 +23,12 @@ public static class CliApp
         {
             return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
+        catch (CliUsageException e)
+        {
+            Console.Error.WriteLine($"lfu: {e.Message}");
+            Console.Error.WriteLine("Run 'lfu --help' or 'lfu <verb> --help' for usage.");
+            return 2;
+        }
         catch (OperationCanceledException)
         {
             Console.Error.WriteLine("lfu: cancelled.");
@@ -42,6 +48,11 @@ public static class CliApp
         yield return Commands.MakeDataCommand.Create();
         yield return Commands.BenchCommand.Create();
         yield return Commands.PretrainCommand.Create();
+        yield return Commands.TrainCommand.Create();
+        yield return Commands.GenerateCommand.Create();
+        yield return Commands.ScoreCommand.Create();
+        yield return Commands.EvalCommand.Create();
+        yield return Commands.ExportCommand.Create();
     }
 
     /// <summary>The innermost useful message on a single line.</summary>
@@ -49,6 +60,13 @@ public static class CliApp
     {
         while (e is AggregateException { InnerException: not null } || e is System.Reflection.TargetInvocationException { InnerException: not null })
             e = e.InnerException!;
-        return e.Message.ReplaceLineEndings(" ");
+        string message = e.Message;
+        // ArgumentException appends " (Parameter 'Name')" and, out of range, "Actual value was ...": library names, not flags.
+        if (e is ArgumentException { ParamName: { } name })
+        {
+            int suffix = message.IndexOf($" (Parameter '{name}')", StringComparison.Ordinal);
+            if (suffix > 0) message = message[..suffix];
+        }
+        return message.ReplaceLineEndings(" ");
     }
 }

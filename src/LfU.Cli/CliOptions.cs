@@ -1,0 +1,192 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using LfU.MLNet;
+using LfU.MLNet.Adapters;
+using LfU.MLNet.Checkpoints;
+using LfU.MLNet.Native;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LfU.Cli;
+
+/// <summary>A bad combination of arguments found after parsing: reported like a parse error (exit code 2).</summary>
+internal sealed class CliUsageException(string message) : Exception(message);
+
+/// <summary>Options shared by several verbs, and range checks that turn bad numbers into parse errors (exit code 2).</summary>
+internal static class CliOptions
+{
+    /// <summary>--model: a Hugging Face model folder (or the output folder of a full fine-tuning run).</summary>
+    internal static Option<DirectoryInfo> Model() => new Option<DirectoryInfo>("--model")
+    {
+        Description = "Hugging Face model folder: config.json, *.safetensors, tokenizer.json.",
+        Required = true,
+    }.AcceptExistingOnly();
+
+    /// <summary>--adapter: a PEFT LoRA adapter folder (or the output folder of <c>lfu train</c>).</summary>
+    internal static Option<DirectoryInfo> Adapter(bool required = false) => new Option<DirectoryInfo>("--adapter")
+    {
+        Description = "PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors), or the output folder of 'lfu train'.",
+        Required = required,
+    }.AcceptExistingOnly();
+
+    internal static Option<string?> Template() => new("--template")
+    {
+        Description = "Prompt template: alpaca, llama3, chatml, or a text containing {prompt}. Default: from the tokenizer's chat template, else alpaca.",
+    };
+
+    internal static Option<string?> DType() => new Option<string?>("--dtype")
+    {
+        Description = "Weight dtype: float32, bfloat16, float16 or float64. Default: float32 on the CPU, bfloat16 on CUDA.",
+    }.OneOf("float32", "bfloat16", "float16", "float64");
+
+    internal static Option<string> Device() => new Option<string>("--device")
+    {
+        Description = "cpu or cuda (needs the TorchSharp CUDA backend: build with -p:LfUTorchBackend=cuda).",
+        DefaultValueFactory = _ => "cpu",
+    }.OneOf("cpu", "cuda");
+
+    /// <summary>The options that load a model for inference.</summary>
+    internal sealed record ModelOptions(Option<DirectoryInfo> Model, Option<DirectoryInfo> Adapter, Option<string?> Template,
+        Option<string?> DType, Option<string> Device)
+    {
+        internal static ModelOptions Create(bool adapterRequired = false) => new(CliOptions.Model(), CliOptions.Adapter(adapterRequired), CliOptions.Template(), CliOptions.DType(), CliOptions.Device());
+
+        internal IEnumerable<Option> All => [Model, Adapter, Template, DType, Device];
+
+        /// <summary>Loads the model (and adapter) the parsed options name.</summary>
+        /// <param name="parse">The parsed command line.</param>
+        /// <param name="keepCheckpointDType">Without --dtype, keep the checkpoint's dtype (for export) instead of the device's default.</param>
+        internal LfUModel Load(ParseResult parse, bool keepCheckpointDType = false)
+        {
+            string? dtypeName = parse.GetValue(DType);
+            var (device, dtype) = ResolveDevice(parse.GetValue(Device)!, dtypeName);
+            string? adapter = parse.GetValue(Adapter) is { } a ? AdapterFolder(a.FullName) : null;
+            return LfUModel.Load(ModelFolder(parse.GetValue(Model)!.FullName), adapter, parse.GetValue(Template),
+                keepCheckpointDType && dtypeName is null ? null : dtype, device);
+        }
+    }
+
+    /// <summary>Sampling settings for generation.</summary>
+    internal sealed record GenerationOptions(Option<int> MaxNewTokens, Option<double> Temperature, Option<double> TopP, Option<int> TopK,
+        Option<int?> Seed, Option<string[]> Stop, Option<int> Batch)
+    {
+        internal static GenerationOptions Create(int defaultMaxNewTokens = 128)
+        {
+            var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Most tokens generated per prompt.", DefaultValueFactory = _ => defaultMaxNewTokens };
+            var temperature = new Option<double>("--temperature") { Description = "Sampling temperature; 0 decodes greedily.", DefaultValueFactory = _ => 0 };
+            var topP = new Option<double>("--top-p") { Description = "Nucleus sampling mass in (0, 1]; 1 disables it.", DefaultValueFactory = _ => 1 };
+            var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens; 0 disables it.", DefaultValueFactory = _ => 0 };
+            var seed = new Option<int?>("--seed") { Description = "Seed of the sampler (default: random)." };
+            var stop = new Option<string[]>("--stop") { Description = "Stop a generation at this text (not included in the output); repeat for several." };
+            var batch = new Option<int>("--batch") { Description = "Prompts generated together.", DefaultValueFactory = _ => 8 };
+            AtLeast(maxNewTokens, 1);
+            AtLeast(topK, 0);
+            AtLeast(batch, 1);
+            InRange(temperature, 0, double.MaxValue, "0 (greedy) or more");
+            InRange(topP, double.Epsilon, 1, "in (0, 1]");
+            return new GenerationOptions(maxNewTokens, temperature, topP, topK, seed, stop, batch);
+        }
+
+        internal IEnumerable<Option> All => [MaxNewTokens, Temperature, TopP, TopK, Seed, Stop, Batch];
+
+        internal GenerationSettings Settings(ParseResult parse)
+        {
+            string[] stops = parse.GetValue(Stop) ?? [];
+            if (stops.Any(string.IsNullOrEmpty)) throw new CliUsageException("--stop needs a non-empty text.");
+            return new GenerationSettings
+            {
+                MaxNewTokens = parse.GetValue(MaxNewTokens), Temperature = parse.GetValue(Temperature), TopP = parse.GetValue(TopP),
+                TopK = parse.GetValue(TopK), Seed = parse.GetValue(Seed), StopStrings = stops,
+            };
+        }
+    }
+
+    /// <summary>The device and dtype the --device and --dtype options ask for, with the runtime initialised for it.</summary>
+    internal static (Device Device, ScalarType DType) ResolveDevice(string device, string? dtype)
+    {
+        bool cuda = device == "cuda";
+        TorchRuntime.EnsureInitialized(cuda);
+        if (cuda && !torch.cuda.is_available())
+            throw new InvalidOperationException("--device cuda was asked for, but CUDA is not available (no GPU, or the CPU-only TorchSharp runtime is installed: build with -p:LfUTorchBackend=cuda).");
+        return (cuda ? CUDA : CPU, PretrainedModel.ParseDType(dtype ?? (cuda ? "bfloat16" : "float32")));
+    }
+
+    /// <summary>A model folder, or the model/ folder inside the output of a full fine-tuning run.</summary>
+    internal static string ModelFolder(string folder)
+    {
+        string inner = Path.Combine(folder, "model");
+        return !File.Exists(Path.Combine(folder, "config.json")) && File.Exists(Path.Combine(inner, "config.json")) ? inner : folder;
+    }
+
+    /// <summary>An adapter folder, or the adapter/ folder inside the output of a LoRA training run.</summary>
+    internal static string AdapterFolder(string folder)
+    {
+        string inner = Path.Combine(folder, "adapter");
+        return !File.Exists(Path.Combine(folder, PeftAdapter.ConfigFile)) && File.Exists(Path.Combine(inner, PeftAdapter.ConfigFile)) ? inner : folder;
+    }
+
+    /// <summary>Rejects an output file path that names a folder, before any long work.</summary>
+    internal static Option<FileInfo> NotAFolder(this Option<FileInfo> option)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<FileInfo?>() is { } file && Directory.Exists(file.FullName))
+                result.AddError($"{option.Name} '{file.FullName}' is a folder; give a file name.");
+        });
+        return option;
+    }
+
+    /// <summary>Rejects an output folder path that names an existing file, before any long work.</summary>
+    internal static Option<DirectoryInfo> NotAFile(this Option<DirectoryInfo> option)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<DirectoryInfo?>() is { } folder && File.Exists(folder.FullName))
+                result.AddError($"{option.Name} '{folder.FullName}' is a file; give a folder.");
+        });
+        return option;
+    }
+
+    /// <summary>Accepts only the given words (with tab completion); the error names the option and the choices.</summary>
+    internal static Option<T> OneOf<T>(this Option<T> option, params string[] values)
+    {
+        option.CompletionSources.Add(values);
+        option.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens)
+                if (!values.Contains(token.Value, StringComparer.Ordinal))
+                    result.AddError($"{option.Name} must be one of {string.Join(", ", values)}; got '{token.Value}'.");
+        });
+        return option;
+    }
+
+    internal static void AtLeast(Option<int> option, int minimum) =>
+        option.Validators.Add(result =>
+        {
+            int value = result.GetValueOrDefault<int>();
+            if (value < minimum) result.AddError($"{option.Name} must be at least {minimum}, got {value}.");
+        });
+
+    internal static void AtLeast(Option<int?> option, int minimum) =>
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is int value && value < minimum) result.AddError($"{option.Name} must be at least {minimum}, got {value}.");
+        });
+
+    /// <summary>Rejects values outside [minimum, maximum] (and NaN), describing the range in words.</summary>
+    internal static void InRange(Option<double> option, double minimum, double maximum, string range) =>
+        option.Validators.Add(result =>
+        {
+            double value = result.GetValueOrDefault<double>();
+            if (!(value >= minimum && value <= maximum) || double.IsInfinity(value))
+                result.AddError($"{option.Name} must be {range}, got {value.ToString(CultureInfo.InvariantCulture)}.");
+        });
+
+    internal static void InRange(Option<double?> option, double minimum, double maximum, string range) =>
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<double?>() is double value && (!(value >= minimum && value <= maximum) || double.IsInfinity(value)))
+                result.AddError($"{option.Name} must be {range}, got {value.ToString(CultureInfo.InvariantCulture)}.");
+        });
+}

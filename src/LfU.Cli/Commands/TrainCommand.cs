@@ -1,0 +1,323 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LfU.MLNet;
+using LfU.MLNet.Adapters;
+using LfU.MLNet.Checkpoints;
+using LfU.MLNet.Evaluation;
+using LfU.MLNet.IO;
+using LfU.MLNet.Tokenization;
+using LfU.MLNet.Training;
+
+namespace LfU.Cli.Commands;
+
+/// <summary>
+/// <c>lfu train --model DIR --data TRAIN.jsonl --output OUT</c>: fine-tunes with LfU (or a baseline) and writes
+/// OUT/adapter (PEFT) or OUT/model (full fine-tuning), OUT/training_log.csv, OUT/loss.png and OUT/summary.json.
+/// Every option of <see cref="LfUOptions"/> has a flag; defaults are the LfU paper's.
+/// </summary>
+internal static class TrainCommand
+{
+    internal const string LogFile = "training_log.csv", ChartFile = "loss.png", SummaryFile = "summary.json";
+
+    internal static Command Create()
+    {
+        var defaults = new LfUOptions();
+        var objectiveDefaults = new ObjectiveOptions();
+        var model = CliOptions.Model();
+        var data = new Option<FileInfo>("--data") { Description = "Training data: .jsonl (prompt/response, instruction/input/output, or messages) or .csv with a prompt,response header.", Required = true }.AcceptExistingOnly();
+        var validation = new Option<FileInfo>("--validation") { Description = "Validation data (same formats); its loss is logged and plotted." }.AcceptExistingOnly();
+        var output = new Option<DirectoryInfo>("--output") { Description = "Folder for adapter/ (or model/), training_log.csv, loss.png and summary.json.", Required = true }.NotAFile();
+
+        var objective = Choice("--objective", "Objective: sft, lfu, neftune, l2 or l1.", "lfu", "sft", "lfu", "neftune", "l2", "l1");
+        var perturbation = Choice("--perturbation", "LfU's perturbation: lora (weights) or reps (representation steering).", "lora", "lora", "reps");
+        var alpha = new Option<double>("--alpha") { Description = "LfU's ascent step size α.", DefaultValueFactory = _ => objectiveDefaults.Alpha };
+        var lambda = new Option<double?>("--lambda") { Description = "LfU's consistency weight λ (default 5 for lora, 0.1 for reps)." };
+        var ascentBatch = Choice("--ascent-batch", "Batch of LfU's ascent gradient: same (the training batch) or independent (another batch, as the official code).", "same", "same", "independent");
+        var consistency = Choice("--consistency", "LfU's consistency measure: mse or cosine of hidden states, or logit-kl.", "mse", "mse", "cosine", "logit-kl");
+        var hiddenFrom = new Option<int>("--hidden-from") { Description = "First hidden state compared by LfU (0 = embeddings).", DefaultValueFactory = _ => 0 };
+        var hiddenTo = new Option<int?>("--hidden-to") { Description = "Last hidden state compared by LfU, inclusive (default: the last)." };
+        var noiseAlpha = new Option<double>("--noise-alpha") { Description = "NEFTune's noise scale α.", DefaultValueFactory = _ => objectiveDefaults.NoiseAlpha };
+        var penaltyWeight = new Option<double>("--penalty-weight") { Description = "Weight of the l1/l2 penalty.", DefaultValueFactory = _ => objectiveDefaults.PenaltyWeight };
+
+        var full = new Option<bool>("--full") { Description = "Full fine-tuning of every weight instead of a LoRA adapter; writes a merged model folder." };
+        var loraR = new Option<int>("--lora-r") { Description = "LoRA rank.", DefaultValueFactory = _ => defaults.Lora.Rank };
+        var loraAlpha = new Option<double>("--lora-alpha") { Description = "LoRA alpha (scale alpha / r).", DefaultValueFactory = _ => defaults.Lora.Alpha };
+        var loraDropout = new Option<double>("--lora-dropout") { Description = "Dropout on LoRA's input.", DefaultValueFactory = _ => defaults.Lora.Dropout };
+        var rslora = new Option<bool>("--rslora") { Description = "Rank-stabilised LoRA: scale alpha / √r." };
+
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => defaults.LearningRate };
+        var schedule = Choice("--schedule", "Learning-rate schedule: cosine, linear or constant (after warm-up).", "cosine", "cosine", "linear", "constant");
+        var warmup = new Option<double>("--warmup") { Description = "Fraction of the steps spent warming up.", DefaultValueFactory = _ => defaults.WarmupRatio };
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the data.", DefaultValueFactory = _ => defaults.Epochs };
+        var maxSteps = new Option<int?>("--max-steps") { Description = "Train this many optimizer steps instead of --epochs." };
+        var batch = new Option<int>("--batch") { Description = "Examples per micro-batch.", DefaultValueFactory = _ => defaults.BatchSize };
+        var accumulation = new Option<int>("--accum") { Description = "Micro-batches per optimizer step (gradient accumulation).", DefaultValueFactory = _ => defaults.GradientAccumulationSteps };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW's decoupled weight decay.", DefaultValueFactory = _ => defaults.WeightDecay };
+        var maxGradNorm = new Option<double>("--max-grad-norm") { Description = "Clip the gradient's global norm to this; 0 disables clipping.", DefaultValueFactory = _ => defaults.MaxGradNorm ?? 0 };
+        var cutoff = new Option<int>("--cutoff") { Description = "Longest example in tokens; longer ones are cut (prompt first) and counted.", DefaultValueFactory = _ => defaults.CutoffLength };
+        var trainOnPrompt = new Option<bool>("--train-on-prompt") { Description = "Also learn the prompt tokens." };
+        var template = CliOptions.Template();
+        var seed = new Option<long>("--seed") { Description = "Seed of the adapter initialisation, data order and noise.", DefaultValueFactory = _ => defaults.Seed };
+        var dtype = CliOptions.DType();
+        var device = CliOptions.Device();
+        var evalEvery = new Option<int?>("--eval-every") { Description = "Compute the validation loss every this many steps (default: at the end only)." };
+        var checkpointDir = new Option<DirectoryInfo?>("--checkpoint-dir") { Description = "Folder for resumable checkpoints (written at the end, every --checkpoint-every steps, and on Ctrl+C)." };
+        var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Write a checkpoint every this many steps (needs --checkpoint-dir)." };
+        var resume = new Option<DirectoryInfo>("--resume") { Description = "Resume from this checkpoint, or the newest in this folder; give the same data and options." }.AcceptExistingOnly();
+
+        CliOptions.InRange(alpha, 0, double.MaxValue, "0 or more (paper: 0.1)");
+        CliOptions.InRange(lambda, 0, double.MaxValue, "0 or more (paper: 5 for lora, 0.1 for reps)");
+        CliOptions.AtLeast(hiddenFrom, 0);
+        CliOptions.AtLeast(hiddenTo, 0);
+        CliOptions.InRange(noiseAlpha, 0, double.MaxValue, "0 or more");
+        CliOptions.InRange(penaltyWeight, 0, double.MaxValue, "0 or more");
+        CliOptions.AtLeast(loraR, 1);
+        CliOptions.InRange(loraAlpha, double.Epsilon, double.MaxValue, "positive");
+        CliOptions.InRange(loraDropout, 0, Math.BitDecrement(1.0), "in [0, 1)");
+        CliOptions.InRange(lr, double.Epsilon, double.MaxValue, "positive (paper: 1e-4)");
+        CliOptions.InRange(warmup, 0, 1, "a fraction in [0, 1]");
+        CliOptions.AtLeast(epochs, 1);
+        CliOptions.AtLeast(maxSteps, 1);
+        CliOptions.AtLeast(batch, 1);
+        CliOptions.AtLeast(accumulation, 1);
+        CliOptions.InRange(weightDecay, 0, double.MaxValue, "0 or more");
+        CliOptions.InRange(maxGradNorm, 0, double.MaxValue, "0 (no clipping) or more");
+        CliOptions.AtLeast(cutoff, 2);
+        CliOptions.AtLeast(evalEvery, 1);
+        CliOptions.AtLeast(checkpointEvery, 1);
+
+        var command = new Command("train", "Fine-tune a model on prompt/response data with LfU (or SFT, NEFTune, L1/L2) and write the adapter, a log, a loss chart and a summary.")
+        {
+            model, data, validation, output, objective, perturbation, alpha, lambda, ascentBatch, consistency, hiddenFrom, hiddenTo,
+            noiseAlpha, penaltyWeight, full, loraR, loraAlpha, loraDropout, rslora, lr, schedule, warmup, epochs, maxSteps, batch,
+            accumulation, weightDecay, maxGradNorm, cutoff, trainOnPrompt, template, seed, dtype, device, evalEvery,
+            checkpointDir, checkpointEvery, resume,
+        };
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(checkpointEvery) is not null && parse.GetValue(checkpointDir) is null)
+                throw new CliUsageException("--checkpoint-every needs --checkpoint-dir (where the checkpoints go).");
+            if (parse.GetValue(evalEvery) is not null && parse.GetValue(validation) is null)
+                throw new CliUsageException("--eval-every needs --validation (the data to evaluate on).");
+            var options = new LfUOptions
+            {
+                ModelFolder = CliOptions.ModelFolder(parse.GetValue(model)!.FullName),
+                Template = parse.GetValue(template),
+                Objective = new ObjectiveOptions
+                {
+                    Kind = parse.GetValue(objective) switch
+                    {
+                        "sft" => ObjectiveKind.Sft, "neftune" => ObjectiveKind.NEFTune, "l2" => ObjectiveKind.L2, "l1" => ObjectiveKind.L1, _ => ObjectiveKind.LfU,
+                    },
+                    Perturbation = parse.GetValue(perturbation) == "reps" ? PerturbationKind.RepS : PerturbationKind.LoRA,
+                    Alpha = parse.GetValue(alpha),
+                    Lambda = parse.GetValue(lambda),
+                    AscentBatch = parse.GetValue(ascentBatch) == "independent" ? AscentBatchMode.IndependentBatch : AscentBatchMode.SameBatch,
+                    Consistency = parse.GetValue(consistency) switch { "cosine" => ConsistencyMeasure.Cosine, "logit-kl" => ConsistencyMeasure.LogitKl, _ => ConsistencyMeasure.Mse },
+                    HiddenStateFrom = parse.GetValue(hiddenFrom),
+                    HiddenStateTo = parse.GetValue(hiddenTo),
+                    NoiseAlpha = parse.GetValue(noiseAlpha),
+                    PenaltyWeight = parse.GetValue(penaltyWeight),
+                },
+                FineTuning = parse.GetValue(full) ? FineTuning.Full : FineTuning.Lora,
+                Lora = new LoraConfig { Rank = parse.GetValue(loraR), Alpha = parse.GetValue(loraAlpha), Dropout = parse.GetValue(loraDropout), UseRsLora = parse.GetValue(rslora) },
+                LearningRate = parse.GetValue(lr),
+                Schedule = parse.GetValue(schedule) switch { "linear" => LearningRateSchedule.Linear, "constant" => LearningRateSchedule.Constant, _ => LearningRateSchedule.Cosine },
+                WarmupRatio = parse.GetValue(warmup),
+                Epochs = parse.GetValue(epochs),
+                MaxSteps = parse.GetValue(maxSteps),
+                BatchSize = parse.GetValue(batch),
+                GradientAccumulationSteps = parse.GetValue(accumulation),
+                WeightDecay = parse.GetValue(weightDecay),
+                MaxGradNorm = parse.GetValue(maxGradNorm) is > 0 and var norm ? norm : null,
+                CutoffLength = parse.GetValue(cutoff),
+                TrainOnPrompt = parse.GetValue(trainOnPrompt),
+                Seed = parse.GetValue(seed),
+                Device = parse.GetValue(device) == "cuda" ? ComputeDevice.Cuda : ComputeDevice.Cpu,
+                DType = parse.GetValue(dtype),
+                CheckpointFolder = parse.GetValue(checkpointDir)?.FullName,
+                CheckpointEverySteps = parse.GetValue(checkpointEvery),
+                ResumeFrom = parse.GetValue(resume)?.FullName,
+            };
+            return Run(options, parse.GetValue(data)!.FullName, parse.GetValue(validation)?.FullName, parse.GetValue(output)!.FullName,
+                parse.GetValue(device)!, parse.GetValue(evalEvery));
+        });
+        return command;
+    }
+
+    static Option<string> Choice(string name, string description, string defaultValue, params string[] values) =>
+        new Option<string>(name) { Description = description, DefaultValueFactory = _ => defaultValue }.OneOf(values);
+
+    static int Run(LfUOptions options, string dataPath, string? validationPath, string outputFolder, string deviceName, int? evaluateEvery)
+    {
+        // Read and check every row before loading weights: a bad line should fail in a second, not after a minute of loading.
+        var trainRecords = DataFiles.Read(dataPath);
+        var validationRecords = validationPath is null ? null : DataFiles.Read(validationPath);
+        var trainConversations = trainRecords.Select(r => r.Conversation()).ToList();
+        var validationConversations = validationRecords?.Select(r => r.Conversation()).ToList();
+        Directory.CreateDirectory(outputFolder); // an unwritable output fails now, not after training
+        var (device, dtype) = CliOptions.ResolveDevice(deviceName, options.DType);
+        var (network, tokenizer, templateSpec) = LfUModel.LoadBase(options.ModelFolder, options.Template, dtype, device);
+        using var model = new LfUModel(network, tokenizer, templateSpec, options.ModelFolder, ModelFingerprint.Of(options.ModelFolder),
+            options.FineTuning == FineTuning.Full ? FineTuningMode.Full : FineTuningMode.Lora,
+            options.FineTuning == FineTuning.Lora ? options.Lora : null);
+
+        var template = model.Template;
+        var (train, trainReport) = BuildExamples(trainConversations, tokenizer, template, options);
+        if (train.Count == 0)
+            throw new InvalidDataException($"{Path.GetFileName(dataPath)}: none of the {trainReport.Total} rows has anything to learn ({DescribeSkipped(trainReport, trainRecords, 3)}).");
+        var (validation, validationReport) = validationConversations is null ? (null, null) : BuildExamples(validationConversations, tokenizer, template, options);
+        if (validation is { Count: 0 })
+            throw new InvalidDataException($"{Path.GetFileName(validationPath)}: none of the {validationReport!.Total} rows can be evaluated ({DescribeSkipped(validationReport, validationRecords!, 3)}).");
+
+        Console.WriteLine($"Training data: {trainReport.Summary(options.CutoffLength)}.");
+        foreach (string line in SkippedLines(trainReport, trainRecords)) Console.WriteLine("  " + line);
+        if (validationReport is not null) Console.WriteLine($"Validation data: {validationReport.Summary(options.CutoffLength)}.");
+        Console.WriteLine($"Training {(options.FineTuning == FineTuning.Full ? "all weights" : $"a LoRA adapter (r={options.Lora.Rank}, alpha={options.Lora.Alpha})")} " +
+                          $"with {Describe(options.Objective)} on {deviceName} ({PretrainedModel.DTypeName(dtype)}), template {template.Name}.");
+
+        var trainerOptions = options.ToTrainerOptions(tokenizer.PadId) with { EvaluateEverySteps = evaluateEvery };
+        TrainingResult result;
+        var clock = Stopwatch.StartNew();
+        using (var ctrlC = new CtrlC())
+        using (var progress = ConsoleProgress.OnStandardOutput())
+        using (var trainer = new Trainer(network, trainerOptions))
+        {
+            try
+            {
+                result = trainer.Train(train, validation, progress, options.ResumeFrom, ctrlC.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                progress.Complete();
+                if (options.CheckpointFolder is not null)
+                    Console.Error.WriteLine($"lfu: training stopped; a checkpoint is in {options.CheckpointFolder}. Continue with the same command and --resume {options.CheckpointFolder}.");
+                throw;
+            }
+        }
+        foreach (var p in network.parameters()) p.requires_grad = false;
+        double seconds = clock.Elapsed.TotalSeconds;
+
+        string weights;
+        if (options.FineTuning == FineTuning.Full)
+        {
+            weights = Path.Combine(outputFolder, "model");
+            model.SaveMerged(weights);
+        }
+        else
+        {
+            weights = Path.Combine(outputFolder, "adapter");
+            model.SaveAdapter(weights);
+        }
+        WriteLog(Path.Combine(outputFolder, LogFile), result);
+        Charts.SaveLossCurves(result, Path.Combine(outputFolder, ChartFile), $"{Describe(options.Objective)} on {Path.GetFileName(dataPath)}");
+        var summary = Summary(options, dataPath, validationPath, weights, result, seconds, trainReport, trainRecords, validationReport);
+        AtomicFile.WriteAllText(Path.Combine(outputFolder, SummaryFile), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+
+        var final = result.Final;
+        double tokensPerSecond = result.History.Sum(m => m.Tokens) / Math.Max(result.History.Sum(m => m.Seconds), 1e-9);
+        Console.WriteLine();
+        Console.WriteLine(Invariant($"Trained {final.Step} steps ({final.Epoch:0.##} epochs){(options.ResumeFrom is null ? "" : ", resumed from a checkpoint,")} in {ConsoleProgress.FormatDuration(clock.Elapsed)}, {tokensPerSecond:F0} tokens/s."));
+        Console.WriteLine(Invariant($"Final loss {final.Total:F4} (SFT {final.Sft:F4}") +
+                          (final.Consistency is double c ? Invariant($", consistency {c:G4}") : "") +
+                          (final.Penalty is double p2 ? Invariant($", penalty {p2:G4}") : "") + ")" +
+                          (result.Validations.Count > 0 ? Invariant($"; validation loss {result.Validations[^1].Loss:F4}") : "") + ".");
+        Console.WriteLine($"Examples: {trainReport.Summary(options.CutoffLength)}.");
+        Console.WriteLine($"Wrote {weights}{Path.DirectorySeparatorChar}, {LogFile}, {ChartFile} and {SummaryFile} in {outputFolder}.");
+        return 0;
+    }
+
+    /// <summary>Tokenizes the rows; skipped ones are counted in the report (by row position).</summary>
+    static (List<TrainingExample> Examples, ExampleReport Report) BuildExamples(List<IReadOnlyList<ChatMessage>> conversations, HfTokenizer tokenizer,
+        PromptTemplate template, LfUOptions options)
+    {
+        var builder = new ExampleBuilder(tokenizer, template, new ExampleBuilderOptions { CutoffLength = options.CutoffLength, TrainOnPrompt = options.TrainOnPrompt });
+        var examples = conversations.Select(builder.Build).OfType<TrainingExample>().ToList();
+        return (examples, builder.Report);
+    }
+
+    static IEnumerable<string> SkippedLines(ExampleReport report, List<DataRecord> records, int limit = 5)
+    {
+        foreach (var s in report.Skipped.Take(limit)) yield return $"skipped {records[s.Index].Where}: {s.Reason}";
+        if (report.Skipped.Count > limit) yield return $"... and {report.Skipped.Count - limit} more (see {SummaryFile})";
+    }
+
+    static string DescribeSkipped(ExampleReport report, List<DataRecord> records, int limit) =>
+        string.Join("; ", report.Skipped.Take(limit).Select(s => $"line {records[s.Index].Line}: {s.Reason}"));
+
+    static string Describe(ObjectiveOptions o) => o.Kind switch
+    {
+        ObjectiveKind.LfU => Invariant($"LfU ({(o.Perturbation == PerturbationKind.RepS ? "RepS" : "LoRA")}, α={o.Alpha}, λ={o.EffectiveLambda})"),
+        ObjectiveKind.NEFTune => Invariant($"NEFTune (α={o.NoiseAlpha})"),
+        ObjectiveKind.L1 or ObjectiveKind.L2 => Invariant($"{o.Kind} (weight {o.PenaltyWeight})"),
+        _ => "SFT",
+    };
+
+    /// <summary>One CSV row per step; the validation loss sits on the steps where it was computed.</summary>
+    internal static void WriteLog(string path, TrainingResult result)
+    {
+        var validation = result.Validations.ToDictionary(v => v.Step, v => v.Loss);
+        var csv = new StringBuilder("step,epoch,total_loss,sft_loss,consistency_loss,penalty,learning_rate,grad_norm,tokens,seconds,validation_loss\n");
+        foreach (var m in result.History)
+        {
+            csv.AppendLine(Invariant($"{m.Step},{m.Epoch:0.####},{m.Total:R},{m.Sft:R},{m.Consistency:R},{m.Penalty:R},{m.LearningRate:R},{m.GradNorm:R},{m.Tokens},{m.Seconds:0.####},") +
+                           (validation.TryGetValue(m.Step, out double v) ? v.ToString("R", CultureInfo.InvariantCulture) : ""));
+        }
+        AtomicFile.WriteAllText(path, csv.ToString());
+    }
+
+    static JsonObject Summary(LfUOptions options, string dataPath, string? validationPath, string weights, TrainingResult result, double seconds,
+        ExampleReport report, List<DataRecord> records, ExampleReport? validationReport)
+    {
+        var final = result.Final;
+        var o = options.Objective;
+        return new JsonObject
+        {
+            ["model"] = options.ModelFolder,
+            ["data"] = Path.GetFullPath(dataPath),
+            ["validation_data"] = validationPath is null ? null : Path.GetFullPath(validationPath),
+            ["output"] = weights,
+            ["fine_tuning"] = options.FineTuning == FineTuning.Full ? "full" : "lora",
+            ["objective"] = new JsonObject
+            {
+                ["kind"] = o.Kind.ToString(), ["perturbation"] = o.Perturbation.ToString(), ["alpha"] = o.Alpha, ["lambda"] = o.EffectiveLambda,
+                ["ascent_batch"] = o.AscentBatch.ToString(), ["consistency"] = o.Consistency.ToString(),
+                ["hidden_from"] = o.HiddenStateFrom, ["hidden_to"] = o.HiddenStateTo, ["noise_alpha"] = o.NoiseAlpha, ["penalty_weight"] = o.PenaltyWeight,
+            },
+            ["lora"] = options.FineTuning == FineTuning.Full ? null : new JsonObject
+            {
+                ["r"] = options.Lora.Rank, ["alpha"] = options.Lora.Alpha, ["dropout"] = options.Lora.Dropout, ["rslora"] = options.Lora.UseRsLora,
+            },
+            ["learning_rate"] = options.LearningRate, ["schedule"] = options.Schedule.ToString(), ["warmup_ratio"] = options.WarmupRatio,
+            ["epochs"] = options.Epochs, ["max_steps"] = options.MaxSteps, ["batch_size"] = options.BatchSize,
+            ["gradient_accumulation_steps"] = options.GradientAccumulationSteps, ["weight_decay"] = options.WeightDecay,
+            ["max_grad_norm"] = options.MaxGradNorm, ["cutoff"] = options.CutoffLength, ["train_on_prompt"] = options.TrainOnPrompt,
+            ["seed"] = options.Seed,
+            ["steps"] = final.Step,
+            ["epochs_done"] = final.Epoch,
+            ["final_loss"] = final.Total,
+            ["final_sft_loss"] = final.Sft,
+            ["final_consistency_loss"] = final.Consistency,
+            ["final_penalty"] = final.Penalty,
+            ["final_validation_loss"] = result.Validations.Count > 0 ? result.Validations[^1].Loss : null,
+            ["seconds"] = seconds,
+            ["tokens_per_second"] = result.History.Sum(m => m.Tokens) / Math.Max(result.History.Sum(m => m.Seconds), 1e-9), // over the steps alone
+            ["peak_memory_bytes"] = result.PeakMemoryBytes,
+            ["examples"] = new JsonObject
+            {
+                ["total"] = report.Total, ["kept"] = report.Kept, ["truncated"] = report.Truncated,
+                ["skipped"] = new JsonArray(report.Skipped.Select(s => (JsonNode)new JsonObject { ["line"] = records[s.Index].Line, ["reason"] = s.Reason }).ToArray()),
+            },
+            ["validation_examples"] = validationReport is null ? null : new JsonObject
+            {
+                ["total"] = validationReport.Total, ["kept"] = validationReport.Kept, ["truncated"] = validationReport.Truncated, ["skipped"] = validationReport.Skipped.Count,
+            },
+        };
+    }
+
+    static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

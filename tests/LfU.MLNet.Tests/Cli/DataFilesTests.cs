@@ -1,0 +1,87 @@
+using LfU.Cli;
+using Xunit;
+
+namespace LfU.MLNet.Tests.Cli;
+
+public sealed class DataFilesTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("lfu-data-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    string Write(string name, string text)
+    {
+        string path = Path.Combine(_dir, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    [Fact]
+    public void Csv_fields_may_quote_commas_quotes_and_line_breaks()
+    {
+        string path = Write("d.csv", "\uFEFFprompt,response,category\r\n" +
+                                     "\"Add 2, then 3\",\"5\",math\r\n" +
+                                     "\"Say \"\"hi\"\"\",\"line one\nline two\",\r\n" +
+                                     "\r\n" +
+                                     "plain,\"\",x");
+        var rows = DataFiles.Read(path);
+
+        Assert.Equal(3, rows.Count);
+        Assert.Equal(("Add 2, then 3", "5", "math"), (rows[0].Prompt(), rows[0].Response(), rows[0].Text("category")));
+        Assert.Equal(("Say \"hi\"", "line one\nline two", ""), (rows[1].Prompt(), rows[1].Response(), rows[1].Text("category")));
+        Assert.Equal(("plain", ""), (rows[2].Prompt(), rows[2].Response()));
+        // Each record is named by the line it starts on; the quoted line break moves the next record down.
+        Assert.Equal(new[] { 2, 3, 6 }, rows.Select(r => r.Line));
+    }
+
+    [Theory]
+    [InlineData("prompt,response\na,b\n\"open,b\nc,d\n", "d.csv, line 3: a quoted field is never closed")]
+    [InlineData("prompt,response\na,b\na,b,c\n", "d.csv, line 3: 3 fields but the header has 2")]
+    [InlineData("prompt,response\na,\"b\"x\n", "d.csv, line 2: text after a closing quote")]
+    [InlineData("prompt,response\na,b\"c\n", "d.csv, line 2: a quote inside an unquoted field")]
+    [InlineData("prompt,prompt\na,b\n", "d.csv, line 1: the header names column \"prompt\" twice")]
+    public void Malformed_csv_names_the_line(string text, string message)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => DataFiles.Read(Write("d.csv", text)));
+        Assert.StartsWith(message, e.Message);
+    }
+
+    [Fact]
+    public void Jsonl_reads_alpaca_keys_and_chat_messages()
+    {
+        string path = Write("d.jsonl",
+            "{\"instruction\":\"Translate\",\"input\":\"chat\",\"output\":\"cat\"}\n" +
+            "\n" +
+            "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":\"Hi\"},{\"role\":\"assistant\",\"content\":\"Hello\"}]}\n" +
+            "{\"prompt\":\"2+2?\",\"answer\":4}\n");
+        var rows = DataFiles.Read(path);
+
+        Assert.Equal("Translate\n\nchat", rows[0].Prompt());
+        Assert.Equal(new[] { "user", "assistant" }, rows[0].Conversation().Select(m => m.Role));
+        Assert.Equal("cat", rows[0].Conversation()[1].Content);
+        Assert.Equal(3, rows[1].Line);
+        Assert.Equal(new[] { "system", "user", "assistant" }, rows[1].Conversation().Select(m => m.Role));
+        Assert.Equal("4", rows[2].Answer());
+    }
+
+    [Theory]
+    [InlineData("{\"prompt\":\"a\",\"response\":\"b\"}\n{\"prompt\": \"a\",\n", "d.jsonl, line 2: not valid JSON")]
+    [InlineData("[1,2]\n", "d.jsonl, line 1: expected a JSON object, found array")]
+    public void Malformed_jsonl_names_the_line(string text, string message)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => DataFiles.Read(Write("d.jsonl", text)));
+        Assert.StartsWith(message, e.Message);
+    }
+
+    [Fact]
+    public void Rows_without_the_needed_fields_are_named()
+    {
+        var rows = DataFiles.Read(Write("d.jsonl",
+            "{\"question\":\"a\"}\n{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"user\",\"content\":\"b\"}]}\n{\"prompt\":[1]}\n"));
+        Assert.Equal("d.jsonl, line 1: no \"prompt\" (or \"instruction\") field; found \"question\".", Assert.Throws<InvalidDataException>(() => { _ = rows[0].Prompt(); }).Message);
+        Assert.StartsWith("d.jsonl, line 2: the last message must be the assistant's reply", Assert.Throws<InvalidDataException>(() => { _ = rows[1].Conversation(); }).Message);
+        Assert.StartsWith("d.jsonl, line 3: field \"prompt\" must be text", Assert.Throws<InvalidDataException>(() => { _ = rows[2].Prompt(); }).Message);
+        Assert.StartsWith("d.txt: unknown data format '.txt'", Assert.Throws<InvalidDataException>(() => DataFiles.Read(Write("d.txt", "x"))).Message);
+        Assert.StartsWith("e.jsonl: the file has no data rows", Assert.Throws<InvalidDataException>(() => DataFiles.Read(Write("e.jsonl", "\n"))).Message);
+    }
+}

@@ -1,0 +1,260 @@
+using System.Text.Json.Nodes;
+using LfU.MLNet.Adapters;
+using Xunit;
+
+namespace LfU.MLNet.Tests.Cli;
+
+/// <summary>Trains the tiny model once with <c>lfu train</c>; the inference verbs use its adapter.</summary>
+public sealed class TrainedAdapter : IDisposable
+{
+    public string Folder { get; } = Directory.CreateTempSubdirectory("lfu-train-").FullName;
+    public string Output => Path.Combine(Folder, "out");
+    public string Adapter => Path.Combine(Output, "adapter");
+    public CliRunner.Outcome Training { get; }
+
+    public TrainedAdapter()
+    {
+        string train = CliRunner.MiniWorldSample(Folder, "finetune_train.jsonl", 8);
+        string validation = CliRunner.MiniWorldSample(Folder, "finetune_test.jsonl", 4);
+        Training = CliRunner.Run("train", "--model", TinyTextModel.Path, "--data", train, "--validation", validation, "--output", Output,
+            "--max-steps", "3", "--batch", "4", "--lr", "1e-3", "--lora-r", "4", "--cutoff", "128", "--eval-every", "2");
+    }
+
+    public void Dispose() => Directory.Delete(Folder, recursive: true);
+}
+
+[Collection("Console")]
+public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<TrainedAdapter>, IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("lfu-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Train_writes_the_adapter_log_chart_and_summary()
+    {
+        Assert.True(trained.Training.ExitCode == 0, trained.Training.Error);
+        Assert.True(File.Exists(Path.Combine(trained.Adapter, PeftAdapter.WeightsFile)));
+        Assert.Equal(4, PeftAdapter.ReadConfig(trained.Adapter).Rank);
+
+        string[] log = File.ReadAllLines(Path.Combine(trained.Output, "training_log.csv"));
+        Assert.StartsWith("step,epoch,total_loss,sft_loss,consistency_loss,", log[0]);
+        Assert.Equal(4, log.Length);
+        Assert.All(log.Skip(1), line => Assert.Equal(11, line.Split(',').Length));
+        Assert.NotEqual("", log[2].Split(',')[^1]); // validation loss at step 2 (--eval-every 2) ...
+        Assert.Equal("", log[1].Split(',')[^1]);    // ... not at step 1
+        Assert.Equal([0x89, (byte)'P'], File.ReadAllBytes(Path.Combine(trained.Output, "loss.png"))[..2]);
+
+        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(trained.Output, "summary.json")))!;
+        Assert.Equal(3, (int)summary["steps"]!);
+        Assert.Equal("LfU", (string)summary["objective"]!["kind"]!);
+        Assert.Equal(8, (int)summary["examples"]!["kept"]!);
+        Assert.True(double.IsFinite((double)summary["final_consistency_loss"]!));
+        Assert.True((double)summary["final_validation_loss"]! > 0);
+
+        string stdout = trained.Training.Out;
+        Assert.Contains("Training data: 8 examples: 8 kept (0 truncated to 128 tokens), none skipped.", stdout);
+        Assert.Contains("step 3/3 loss", stdout);
+        Assert.Contains("Trained 3 steps", stdout);
+        Assert.Matches(@"Final loss \d+\.\d{4} \(SFT \d+\.\d{4}, consistency [-\d.eE]+\); validation loss \d+\.\d{4}\.", stdout);
+        Assert.Empty(Directory.GetFiles(trained.Output, "*.tmp", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void Full_fine_tuning_on_csv_writes_a_loadable_model_and_reports_skipped_rows()
+    {
+        string csv = Path.Combine(_dir, "train.csv");
+        File.WriteAllText(csv, "prompt,response\n\"What is 2, plus 3?\",\"It is 5,\nsurely.\"\nEmpty one,\"\"\nName a colour.,Red\n");
+        string output = Path.Combine(_dir, "full");
+
+        var run = CliRunner.Run("train", "--model", TinyTextModel.Path, "--data", csv, "--output", output, "--full", "--objective", "sft",
+            "--max-steps", "1", "--batch", "2");
+
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("3 examples: 2 kept (0 truncated to 512 tokens), 1 skipped (1 empty response)", run.Out);
+        Assert.Contains("skipped train.csv, line 4: empty response", run.Out);
+        Assert.True(File.Exists(Path.Combine(output, "model", "config.json")));
+        Assert.True(File.Exists(Path.Combine(output, "model", "tokenizer.json")));
+        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "summary.json")))!;
+        Assert.Equal(4, (int)summary["examples"]!["skipped"]![0]!["line"]!);
+        // The output folder itself is accepted as --model (its model/ sub-folder is used).
+        var generated = CliRunner.Run("generate", "--model", output, "--prompt", "Name a colour.", "--max-new-tokens", "3");
+        Assert.True(generated.ExitCode == 0, generated.Error);
+    }
+
+    [Fact]
+    public void Resuming_from_a_checkpoint_reproduces_the_uninterrupted_run()
+    {
+        string data = CliRunner.MiniWorldSample(_dir, "finetune_train.jsonl", 6);
+        string checkpoints = Path.Combine(_dir, "checkpoints");
+        string[] common = ["train", "--model", TinyTextModel.Path, "--data", data, "--max-steps", "3", "--batch", "2", "--lora-r", "2", "--objective", "sft"];
+
+        var whole = CliRunner.Run([.. common, "--output", Path.Combine(_dir, "whole"), "--checkpoint-dir", checkpoints, "--checkpoint-every", "2"]);
+        var resumed = CliRunner.Run([.. common, "--output", Path.Combine(_dir, "resumed"), "--resume", Path.Combine(checkpoints, "checkpoint-2")]);
+
+        Assert.True(whole.ExitCode == 0, whole.Error);
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+        Assert.DoesNotContain("step 1/3", resumed.Out); // only step 3 ran again
+        string[] log = File.ReadAllLines(Path.Combine(_dir, "resumed", "training_log.csv"));
+        Assert.Equal(4, log.Length); // the log still covers every step
+        Assert.Equal(File.ReadAllLines(Path.Combine(_dir, "whole", "training_log.csv")).Select(WithoutTime), log.Select(WithoutTime));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(_dir, "whole", "adapter", PeftAdapter.WeightsFile)),
+                     File.ReadAllBytes(Path.Combine(_dir, "resumed", "adapter", PeftAdapter.WeightsFile)));
+
+        static string WithoutTime(string csvLine) => string.Join(',', csvLine.Split(',').Where((_, i) => i != 9));
+    }
+
+    [Fact]
+    public void Generate_answers_a_prompt_a_file_and_piped_lines_alike()
+    {
+        string input = CliRunner.MiniWorldSample(_dir, "finetune_test.jsonl", 3);
+        string output = Path.Combine(_dir, "generated.jsonl");
+        string[] common = ["--model", TinyTextModel.Path, "--adapter", trained.Output, "--max-new-tokens", "6"];
+        string firstPrompt = (string)JsonNode.Parse(File.ReadLines(input).First())!["prompt"]!;
+
+        var single = CliRunner.Run(["generate", .. common, "--prompt", firstPrompt]);
+        var file = CliRunner.Run(["generate", .. common, "--input", input, "--output", output, "--batch", "2"]);
+        var piped = CliRunner.RunWithInput(firstPrompt + "\n\nSecond prompt\n", ["generate", .. common]);
+
+        Assert.True(single.ExitCode == 0, single.Error);
+        Assert.True(file.ExitCode == 0, file.Error);
+        Assert.True(piped.ExitCode == 0, piped.Error);
+        var rows = File.ReadAllLines(output).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(3, rows.Count);
+        Assert.All(rows, r => Assert.NotNull(r["answer"])); // input fields are kept
+        string answer = (string)rows[0]["generated"]!;
+        Assert.Equal(answer, single.Out.TrimEnd('\n', '\r')); // greedy: the same answer every way
+        var pipedRows = piped.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(2, pipedRows.Count);
+        Assert.Equal(answer, (string)pipedRows[0]["generated"]!);
+        Assert.Equal("Second prompt", (string)pipedRows[1]["prompt"]!);
+    }
+
+    [Fact]
+    public void Score_writes_the_log_probabilities_of_each_response()
+    {
+        string input = Path.Combine(_dir, "pairs.jsonl"), output = Path.Combine(_dir, "scores.jsonl");
+        File.WriteAllLines(input, ["{\"prompt\":\"What is 2+2?\",\"response\":\"4\"}", "{\"prompt\":\"Hi\",\"response\":\"\"}"]);
+
+        var run = CliRunner.Run("score", "--model", TinyTextModel.Path, "--adapter", trained.Adapter, "--input", input, "--output", output);
+
+        Assert.True(run.ExitCode == 0, run.Error);
+        var rows = File.ReadAllLines(output).Select(l => JsonNode.Parse(l)!).ToList();
+        double mean = (double)rows[0]["score_mean"]!, total = (double)rows[0]["score_total"]!;
+        Assert.True(mean < 0 && total <= mean, $"mean {mean}, total {total}");
+        Assert.Null(rows[1]["score_mean"]); // an empty response has no score
+        Assert.Contains("Scored 2 rows", run.Out);
+        Assert.Contains("1 empty responses have no score", run.Out);
+    }
+
+    [Fact]
+    public void Eval_prints_accuracy_overall_and_per_category_and_writes_predictions()
+    {
+        string data = Path.Combine(_dir, "eval.jsonl"), output = Path.Combine(_dir, "predictions.jsonl");
+        File.WriteAllLines(data, File.ReadLines(Path.Combine(TinyTextModel.RepositoryRoot(), "data", "mini-world", "finetune_test.jsonl")).Take(2)
+            .Concat(File.ReadLines(Path.Combine(TinyTextModel.RepositoryRoot(), "data", "mini-world", "ood_math.jsonl")).Take(2)));
+
+        var run = CliRunner.Run("eval", "--model", TinyTextModel.Path, "--adapter", trained.Adapter, "--data", data, "--output", output, "--max-new-tokens", "4");
+
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Matches(@"numeric accuracy: \d+\.\d% \(\d/4; \d without a number\)", run.Out);
+        Assert.Matches(@"\n  finetune\s+\d+\.\d% \(\d/2;", run.Out);
+        var rows = File.ReadAllLines(output).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(4, rows.Count);
+        Assert.All(rows, r => { Assert.NotNull(r["generated"]); Assert.NotNull(r["correct"]); });
+
+        File.WriteAllText(data, "{\"prompt\":\"Capital of France?\",\"answer\":\"Paris\"}\n");
+        var text = CliRunner.Run("eval", "--model", TinyTextModel.Path, "--data", data, "--max-new-tokens", "2");
+        Assert.Equal(1, text.ExitCode);
+        Assert.Equal("lfu: error: eval.jsonl, line 1: the answer \"Paris\" contains no number; use --metric exact or normalized for text answers.", Assert.Single(text.ErrorLines));
+        var normalized = CliRunner.Run("eval", "--model", TinyTextModel.Path, "--data", data, "--max-new-tokens", "2", "--metric", "normalized");
+        Assert.Contains("normalized accuracy: 0.0% (0/1)", normalized.Out);
+    }
+
+    [Fact]
+    public void Export_merges_the_adapter_or_rewrites_it_as_peft()
+    {
+        string merged = Path.Combine(_dir, "merged"), peft = Path.Combine(_dir, "peft");
+        var a = CliRunner.Run("export", "--model", TinyTextModel.Path, "--adapter", trained.Output, "--output", merged);
+        var b = CliRunner.Run("export", "--model", TinyTextModel.Path, "--adapter", trained.Adapter, "--output", peft, "--peft");
+        Assert.True(a.ExitCode == 0, a.Error);
+        Assert.True(b.ExitCode == 0, b.Error);
+
+        // The merged model answers as the base model with the adapter does.
+        string[] ask = ["generate", "--prompt", "What is 7 times 6?", "--max-new-tokens", "8"];
+        var withAdapter = CliRunner.Run([.. ask, "--model", TinyTextModel.Path, "--adapter", peft]);
+        var fromMerged = CliRunner.Run([.. ask, "--model", merged]);
+        Assert.Equal(withAdapter.Out, fromMerged.Out);
+        var (original, rewritten) = (PeftAdapter.ReadConfig(trained.Adapter), PeftAdapter.ReadConfig(peft));
+        Assert.Equal(original with { TargetModules = [] }, rewritten with { TargetModules = [] });
+        Assert.Equal(original.TargetModules, rewritten.TargetModules);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(trained.Adapter, PeftAdapter.WeightsFile)), File.ReadAllBytes(Path.Combine(peft, PeftAdapter.WeightsFile)));
+    }
+
+    [Theory]
+    [InlineData("--objective", "dpo")]
+    [InlineData("--lr", "-1")]
+    [InlineData("--warmup", "1.5")]
+    [InlineData("--batch", "0")]
+    [InlineData("--checkpoint-every", "5")]
+    public void Bad_train_arguments_exit_2_naming_the_option(string option, string value)
+    {
+        string data = CliRunner.MiniWorldSample(_dir, "finetune_train.jsonl", 2);
+        var run = CliRunner.Run("train", "--model", TinyTextModel.Path, "--data", data, "--output", Path.Combine(_dir, "o"), option, value);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains(option, run.ErrorLines[0]);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "o")));
+    }
+
+    [Fact]
+    public void Options_that_do_not_fit_the_model_fail_with_one_line_without_library_parameter_names()
+    {
+        string data = CliRunner.MiniWorldSample(_dir, "finetune_train.jsonl", 2);
+        var run = CliRunner.Run("train", "--model", TinyTextModel.Path, "--data", data, "--output", Path.Combine(_dir, "o"), "--hidden-to", "9");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal("lfu: error: Hidden-state range [0, 9] is invalid for a model with 2 layers: indices run from 0 (embeddings) to 2 (after the final norm).",
+            Assert.Single(run.ErrorLines));
+    }
+
+    [Fact]
+    public void Bad_arguments_of_other_verbs_exit_2()
+    {
+        Assert.Equal(2, CliRunner.Run("generate", "--model", TinyTextModel.Path, "--prompt", "a", "--input", TinyTextModel.Path + "/config.json").ExitCode);
+        Assert.Equal(2, CliRunner.Run("generate", "--model", TinyTextModel.Path, "--input", TinyTextModel.Path + "/config.json").ExitCode);
+        Assert.Equal(2, CliRunner.Run("generate", "--model", TinyTextModel.Path, "--prompt", "a", "--top-p", "0").ExitCode);
+        Assert.Equal(2, CliRunner.Run("export", "--model", TinyTextModel.Path, "--adapter", trained.Adapter, "--output", _dir, "--merged", "--peft").ExitCode);
+        Assert.Equal(2, CliRunner.Run("score", "--model", Path.Combine(_dir, "missing"), "--input", "x.jsonl", "--output", "y.jsonl").ExitCode);
+        Assert.Equal(2, CliRunner.Run("eval", "--model", TinyTextModel.Path, "--data", trained.Folder + "/finetune_test.jsonl", "--metric", "bleu").ExitCode);
+        var folderAsFile = CliRunner.Run("score", "--model", TinyTextModel.Path, "--input", trained.Folder + "/finetune_test.jsonl", "--output", _dir);
+        Assert.Equal(2, folderAsFile.ExitCode);
+        Assert.Equal($"lfu: --output '{_dir}' is a folder; give a file name.", folderAsFile.ErrorLines[0]);
+    }
+
+    [Fact]
+    public void A_bad_data_line_fails_with_one_line_naming_file_and_line()
+    {
+        string data = Path.Combine(_dir, "bad.jsonl");
+        File.WriteAllText(data, "{\"prompt\":\"a\",\"response\":\"b\"}\n{\"prompt\":\"a\" \"response\":\"b\"}\n");
+        var run = CliRunner.Run("train", "--model", TinyTextModel.Path, "--data", data, "--output", Path.Combine(_dir, "o"));
+        Assert.Equal(1, run.ExitCode);
+        Assert.StartsWith("lfu: error: bad.jsonl, line 2: not valid JSON", Assert.Single(run.ErrorLines));
+
+        File.WriteAllText(data, "{\"prompt\":\"a\",\"response\":\"b\"}\n{\"question\":\"a\"}\n");
+        run = CliRunner.Run("score", "--model", TinyTextModel.Path, "--input", data, "--output", Path.Combine(_dir, "s.jsonl"));
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal("lfu: error: bad.jsonl, line 2: no \"prompt\" (or \"instruction\") field; found \"question\".", Assert.Single(run.ErrorLines));
+        Assert.False(File.Exists(Path.Combine(_dir, "s.jsonl")));
+    }
+
+    [Fact]
+    public void Every_verb_has_help()
+    {
+        foreach (string verb in new[] { "train", "generate", "score", "eval", "export" })
+        {
+            var run = CliRunner.Run(verb, "--help");
+            Assert.Equal(0, run.ExitCode);
+            Assert.Contains("--model", run.Out);
+        }
+        Assert.Contains("--objective", CliRunner.Run("train", "--help").Out);
+    }
+}
