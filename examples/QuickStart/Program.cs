@@ -26,6 +26,12 @@ if (!File.Exists(Path.Combine(settings.ModelFolder, "config.json")))
                             "Pass --model with a Hugging Face model folder (config.json, *.safetensors, tokenizer.json).");
     return 1;
 }
+if (!File.Exists(Path.Combine(settings.DataFolder, "finetune_train.jsonl")))
+{
+    Console.Error.WriteLine($"quickstart: error: no mini-world data in '{settings.DataFolder}' (finetune_train.jsonl missing). " +
+                            "Pass --data with the data/mini-world folder of this repository.");
+    return 1;
+}
 Directory.CreateDirectory(settings.OutputFolder);
 Console.WriteLine($"Model:  {settings.ModelFolder}");
 Console.WriteLine($"Data:   {settings.DataFolder}");

@@ -80,4 +80,14 @@ public sealed class QuickStartTests : IDisposable
         Assert.Contains("no model in", stderr);
         Assert.Contains("Pass --model", stderr);
     }
+
+    [Fact]
+    public void A_missing_data_folder_is_reported_with_what_to_pass()
+    {
+        var (exit, _, stderr) = RunQuickStart("--model", TinyTextModel.Path, "--data", Path.Combine(_output, "no-data"), "--output", _output);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("no mini-world data in", stderr);
+        Assert.Contains("Pass --data", stderr);
+    }
 }
