@@ -32,8 +32,12 @@ public sealed partial class ReadmeTests
         foreach (string file in new[] { Path.Combine(root, "README.md"), Path.Combine(root, "examples", "QuickStart", "README-snippet.md") })
         {
             if (!File.Exists(file)) continue;
-            var match = QuickStartBlock().Match(File.ReadAllText(file));
-            if (match.Success) return (file, match.Groups["code"].Value);
+            string text = File.ReadAllText(file);
+            var match = QuickStartBlock().Match(text);
+            if (!match.Success) continue;
+            // Diagnostics then give the line in the Markdown file.
+            int firstLine = text.AsSpan(0, match.Groups["code"].Index).Count('\n') + 1;
+            return (file, $"#line {firstLine} \"{file}\"\n{match.Groups["code"].Value}");
         }
         throw new InvalidDataException("Neither README.md nor examples/QuickStart/README-snippet.md has a ```csharp block between <!-- quickstart --> and <!-- /quickstart -->.");
     }
