@@ -52,4 +52,35 @@ public sealed class NotebookTests
         Assert.Contains("// ", cells[0]); // the NuGet alternative is a comment, not a line the kernel runs
         Assert.DoesNotContain(cells[0].Split('\n'), line => line.TrimStart().StartsWith("#r \"nuget:", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task A_cell_that_throws_fails_the_run_naming_the_cell()
+    {
+        string[] cells = ["int x = 41;", "x++;", "if (x == 42) throw new System.IO.InvalidDataException(\"boom\");"];
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => NotebookRunner.RunAsync(cells, new NotebookGlobals()));
+
+        Assert.StartsWith("Notebook code cell 3 threw InvalidDataException: boom", e.Message);
+    }
+
+    [Fact]
+    public async Task A_cell_that_does_not_compile_fails_the_run_naming_the_cell()
+    {
+        string[] cells = ["var y = 1;", "string s = y;"];
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => NotebookRunner.RunAsync(cells, new NotebookGlobals()));
+
+        Assert.StartsWith("Notebook code cell 2 does not compile:", e.Message);
+        Assert.Contains("CS0029", e.Message);
+    }
+
+    [Fact]
+    public async Task A_nuget_reference_is_refused_as_it_needs_the_kernel()
+    {
+        string[] cells = ["#r \"nuget: LfU.MLNet, 0.1.0\""];
+
+        var e = await Assert.ThrowsAsync<InvalidDataException>(() => NotebookRunner.RunAsync(cells, new NotebookGlobals()));
+
+        Assert.Contains("Code cell 1: '#r \"nuget: LfU.MLNet, 0.1.0\"' needs a NuGet restore", e.Message);
+    }
 }
