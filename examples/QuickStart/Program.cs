@@ -84,7 +84,7 @@ var history = model.TrainingResult!.History;
 Console.WriteLine($"{history.Count} steps, final loss {history[^1].Sft:F4} (first {history[0].Sft:F4}).");
 
 string lossChart = Path.Combine(settings.OutputFolder, "loss.png");
-SaveLossChart(history, lossChart);
+Charts.SaveLossCurves(model.TrainingResult!, lossChart, "LfU fine-tuning of the mini-world model");
 Console.WriteLine($"Loss curve: {lossChart}");
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -135,18 +135,6 @@ NumericAnswerMetrics EvaluateModel(LfUModel lm, IReadOnlyList<QuestionRow> rows)
     var generated = lm.Generate(rows.Select(r => r.Prompt).ToList(), generation, batchSize: 32);
     var scored = rows.Zip(generated, (row, text) => new { row.Answer, Generated = text });
     return LfUEvaluator.EvaluateNumericAnswer(mlContext.Data.LoadFromEnumerable(scored));
-}
-
-static void SaveLossChart(IReadOnlyList<LfU.MLNet.Training.StepMetrics> steps, string pngPath)
-{
-    var plot = new ScottPlot.Plot();
-    var loss = plot.Add.Scatter(steps.Select(s => (double)s.Step).ToArray(), steps.Select(s => s.Sft).ToArray());
-    loss.LegendText = "SFT loss";
-    plot.Title("LfU fine-tuning");
-    plot.XLabel("optimizer step");
-    plot.YLabel("cross-entropy");
-    plot.ShowLegend();
-    plot.SavePng(pngPath, 800, 450);
 }
 
 static void Section(string title) => Console.WriteLine($"{Environment.NewLine}== {title}");

@@ -94,7 +94,9 @@ internal static class PretrainCommand
         Console.WriteLine($"Model: {shape.Layers} layers, hidden {shape.Hidden}, {parameters / 1e6:F2}M parameters; {examples.Count} examples, {examples.Sum(e => (long)e.InputIds.Length)} tokens per epoch.");
 
         using var trainer = new Trainer(model, options with { PadTokenId = tokenizer.PadId });
-        var result = trainer.Train(examples, null, new LineProgress(), resume, cancellationToken);
+        using var progress = ConsoleProgress.OnStandardOutput(printEvery: 20);
+        var result = trainer.Train(examples, null, progress, resume, cancellationToken);
+        progress.Complete();
         foreach (var p in model.parameters()) p.requires_grad = false;
 
         PretrainedModel.Save(model, outputDir);
@@ -105,15 +107,5 @@ internal static class PretrainCommand
         var log = string.Join("\n", result.History.Select(m => $"{m.Step},{m.Sft:R},{m.LearningRate:R},{m.Seconds:R}"));
         AtomicFile.WriteAllText(Path.Combine(outputDir, "pretrain_log.csv"), "step,loss,lr,seconds\n" + log + "\n");
         Console.WriteLine($"Wrote {outputDir}: final loss {result.Final.Sft:F4} after {result.History.Count} steps ({result.History.Sum(m => m.Seconds) / 60:F1} min).");
-    }
-
-    /// <summary>One line every 20 steps (and the last).</summary>
-    sealed class LineProgress : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress p)
-        {
-            if (p.Metrics.Step % 20 != 0 && p.Metrics.Step != p.TotalSteps) return;
-            Console.WriteLine($"step {p.Metrics.Step}/{p.TotalSteps} loss {p.Metrics.Sft:F4} lr {p.Metrics.LearningRate:G3} {p.TokensPerSecond:F0} tok/s elapsed {p.Elapsed:hh\\:mm\\:ss} ETA {p.Remaining:hh\\:mm\\:ss}");
-        }
     }
 }

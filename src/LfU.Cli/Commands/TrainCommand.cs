@@ -162,9 +162,7 @@ internal static class TrainCommand
         Directory.CreateDirectory(outputFolder); // an unwritable output fails now, not after training
         var (device, dtype) = CliOptions.ResolveDevice(deviceName, options.DType);
         var (network, tokenizer, templateSpec) = LfUModel.LoadBase(options.ModelFolder, options.Template, dtype, device);
-        using var model = new LfUModel(network, tokenizer, templateSpec, options.ModelFolder, ModelFingerprint.Of(options.ModelFolder),
-            options.FineTuning == FineTuning.Full ? FineTuningMode.Full : FineTuningMode.Lora,
-            options.FineTuning == FineTuning.Lora ? options.Lora : null);
+        using var model = LfUModel.FromBase(network, tokenizer, templateSpec, options.ModelFolder, options);
 
         var template = model.Template;
         var (train, trainReport) = BuildExamples(trainConversations, tokenizer, template, options);

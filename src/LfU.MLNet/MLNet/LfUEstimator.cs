@@ -150,11 +150,7 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
             // Inference must not see training-time behaviour (LoRA dropout).
             network.eval();
 
-            string baseFolder = Path.GetFullPath(_options.ModelFolder);
-            var model = new LfUModel(network, tokenizer, template, baseFolder, baseFolder,
-                ModelFingerprint.Of(_options.ModelFolder), _options.FineTuning == FineTuning.Full ? FineTuningMode.Full : FineTuningMode.Lora,
-                _options.FineTuning == FineTuning.Lora ? _options.Lora : null)
-            { EmbedWeightsWhenSaving = _options.EmbedWeightsInSavedModel };
+            var model = LfUModel.FromBase(network, tokenizer, template, _options.ModelFolder, _options);
             foreach (var p in network.parameters()) p.requires_grad = false;
             return new LfUTransformer(_env, model, _options.Columns, _options.Generation, _options.InferenceBatchSize) { TrainingResult = result };
         }

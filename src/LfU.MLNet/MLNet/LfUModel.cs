@@ -58,6 +58,16 @@ public sealed class LfUModel : ITextModel
     /// <summary>Embed the merged weights in saved ML.NET models, so they load without the base model folder.</summary>
     public bool EmbedWeightsWhenSaving { get; set; }
 
+    /// <summary>Wraps a base network loaded from <paramref name="modelFolder"/> that is fine-tuned as <paramref name="options"/> say.</summary>
+    internal static LfUModel FromBase(CausalLM network, HfTokenizer tokenizer, string templateSpec, string modelFolder, LfUOptions options)
+    {
+        string folder = Path.GetFullPath(modelFolder);
+        return new LfUModel(network, tokenizer, templateSpec, folder, folder, ModelFingerprint.Of(folder),
+            options.FineTuning == Training.FineTuning.Full ? FineTuningMode.Full : FineTuningMode.Lora,
+            options.FineTuning == Training.FineTuning.Lora ? options.Lora : null)
+        { EmbedWeightsWhenSaving = options.EmbedWeightsInSavedModel };
+    }
+
     internal LfUModel(CausalLM network, HfTokenizer tokenizer, string templateSpec, string tokenizerFolder, string baseFolder, string baseSha256,
         FineTuningMode mode, LoraConfig? lora)
     {
