@@ -41,6 +41,7 @@ public static class CliApp
         yield return Commands.TokenizeCommand.Create();
         yield return Commands.MakeDataCommand.Create();
         yield return Commands.BenchCommand.Create();
+        yield return Commands.BenchmarkCommand.Create();
     }
 
     /// <summary>The innermost useful message on a single line.</summary>

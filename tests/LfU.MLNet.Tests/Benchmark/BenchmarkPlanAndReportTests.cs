@@ -1,0 +1,91 @@
+using LfU.MLNet.Benchmark;
+using Xunit;
+
+namespace LfU.MLNet.Tests.Benchmark;
+
+public class BenchmarkPlanAndReportTests
+{
+    static BenchmarkOptions Options(string methods, int seeds, params string[] sweeps) => new()
+    {
+        ModelFolder = "m", DataFolder = "d", OutputFolder = "o", Methods = BenchmarkMethods.ParseList(methods), Seeds = seeds,
+        Sweeps = sweeps.Select(Sweep.Parse).ToList(), CommandLine = "lfu benchmark --quick",
+    };
+
+    [Fact]
+    public void PlanRunsBaseOnceAndSweepsOnlyTheMethodsThatUseTheParameter()
+    {
+        var plan = BenchmarkRun.Plan(Options("base,sft,lfu-lora", 2, "lambda=1,5,20", "epochs=3"));
+        Assert.Equal(
+        [
+            "base 0 default",
+            "sft 1 epochs=10", "sft 1 epochs=3",
+            "lfu-lora 1 lambda=5 epochs=10", "lfu-lora 1 lambda=1 epochs=10", "lfu-lora 1 lambda=20 epochs=10", "lfu-lora 1 lambda=5 epochs=3",
+            "sft 2 epochs=10", "sft 2 epochs=3",
+            "lfu-lora 2 lambda=5 epochs=10", "lfu-lora 2 lambda=1 epochs=10", "lfu-lora 2 lambda=20 epochs=10", "lfu-lora 2 lambda=5 epochs=3",
+        ], plan.Select(r => $"{r.Method.Name()} {r.Seed} {r.Setting}"));
+        Assert.Equal(20, plan.Single(r => r.Seed == 2 && r.Setting.StartsWith("lambda=20")).Hyperparameters.Lambda);
+        Assert.Equal(3, plan.Single(r => r.Seed == 1 && r.Method == BenchmarkMethod.Sft && r.Setting == "epochs=3").Hyperparameters.Epochs);
+    }
+
+    [Theory]
+    [InlineData("lambda", "name=v1,v2")]
+    [InlineData("gamma=1", "unknown parameter 'gamma'")]
+    [InlineData("epochs=1.5", "whole numbers")]
+    [InlineData("lambda=1,x", "'x' is not a number")]
+    [InlineData("lambda=1,1", "listed twice")]
+    [InlineData("lambda=", "no values")]
+    [InlineData("lr=-1", "learning rate")]
+    public void BadSweepsAreExplained(string spec, string message)
+    {
+        var e = Assert.ThrowsAny<ArgumentException>(() => Sweep.Parse(spec));
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void BadMethodListsAreExplained()
+    {
+        Assert.Contains("choose from base, sft, lfu-lora, lfu-reps, neftune, l2", Assert.Throws<ArgumentException>(() => BenchmarkMethods.ParseList("sft,lora")).Message);
+        Assert.Contains("twice", Assert.Throws<ArgumentException>(() => BenchmarkMethods.ParseList("sft,SFT")).Message);
+        Assert.Equal([BenchmarkMethod.LfUReps, BenchmarkMethod.NEFTune], BenchmarkMethods.ParseList(" lfu-reps , neftune "));
+    }
+
+    static BenchmarkRunResult Result(BenchmarkRun run, double inDomain, double ood) => new(run, inDomain, ood, ood, ood, ood,
+        new SortedDictionary<int, double> { [1] = 0.5, [6] = 0.25 }, 0.375, 0.125, run.Trains ? 19 : 0, run.Trains ? 0.5 : null, 40, run.Trains ? 10 : 0, 2, run.Trains ? 12.5 : 2);
+
+    [Fact]
+    public void CsvHasOneRowPerRunWithEveryMetric()
+    {
+        var options = Options("base,lfu-lora", 2, "lambda=1");
+        var plan = BenchmarkRun.Plan(options);
+        var results = plan.Select((run, i) => Result(run, 0.1 * i, 0.9)).ToList();
+        var lines = BenchmarkReport.Csv(results).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(1 + plan.Count, lines.Length);
+        Assert.Equal("method,setting,seed,epochs,lr,lambda,alpha,reps_alpha,noise_alpha,l2_weight,steps,final_loss,in_domain,ood_knowledge,ood_math,ood_reasoning,ood_avg," +
+                     "paraphrase_mean,paraphrase_std,paraphrase_t1,paraphrase_t6,generations,train_s,eval_s,wall_s", lines[0]);
+        Assert.Equal("base,default,0,10,0.003,5,0.1,1,5,0.01,0,,0.0000,0.9000,0.9000,0.9000,0.9000,0.3750,0.1250,0.5000,0.2500,40,0.00,2.00,2.00", lines[1]);
+        Assert.StartsWith("lfu-lora,lambda=1,1,10,0.003,1,", lines[3]);
+        Assert.All(lines, l => Assert.Equal(25, l.Split(',').Length));
+        Assert.Equal("\"a,b\"", BenchmarkReport.CsvField("a,b"));
+        Assert.Equal("\"say \"\"hi\"\"\"", BenchmarkReport.CsvField("say \"hi\""));
+    }
+
+    [Fact]
+    public void MarkdownSummarisesEachMethodAndSettingOverSeeds()
+    {
+        var options = Options("base,lfu-lora", 2, "lambda=1");
+        var plan = BenchmarkRun.Plan(options);
+        var results = plan.Select(run => Result(run, run.Seed == 1 ? 0.5 : 1.0, 0.8)).ToList();
+        string markdown = BenchmarkReport.Markdown(results, options, plan.Count);
+        Assert.Contains("```\nlfu benchmark --quick\n```", markdown);
+        Assert.DoesNotContain("Partial", markdown);
+        Assert.Contains("α=1 (additive steering", markdown);
+        var rows = markdown.Split('\n').Where(l => l.StartsWith("| ")).ToList();
+        Assert.Equal(4, rows.Count); // header + base + two lfu-lora settings
+        Assert.StartsWith("| method | setting | seeds | in-domain |", rows[0]);
+        Assert.Equal("| base | default | 1 | 1.000 | 0.800 | 0.800 | 0.800 | 0.800 | 0.375 | 0.125 | 2.0 |", rows[1]);
+        Assert.Equal("| lfu-lora | lambda=5 | 2 | 0.750 ± 0.354 | 0.800 ± 0.000 | 0.800 ± 0.000 | 0.800 ± 0.000 | 0.800 ± 0.000 | 0.375 ± 0.000 | 0.125 ± 0.000 | 12.5 ± 0.0 |", rows[2]);
+        Assert.StartsWith("| lfu-lora | lambda=1 | 2 |", rows[3]);
+
+        Assert.Contains("**Partial: 2 of 5 runs completed.**", BenchmarkReport.Markdown(results.Take(2).ToList(), options, plan.Count));
+    }
+}
