@@ -45,7 +45,7 @@ internal static class BenchmarkCharts
         plot.XLabel("in-domain accuracy (fine-tuning task)");
         plot.YLabel("OOD average accuracy (knowledge, math, reasoning)");
         plot.Axes.SetLimits(-0.05, 1.05, -0.05, 1.05);
-        plot.ShowLegend(Alignment.LowerLeft);
+        plot.ShowLegend(Edge.Right);
         return plot.GetImageBytes(Width, Height, ImageFormat.Png);
     }
 
@@ -62,13 +62,11 @@ internal static class BenchmarkCharts
         var plot = new Plot();
         var groups = BenchmarkReport.Groups(results);
         double slot = 0.8 / Math.Max(1, groups.Count);
-        var palette = new ScottPlot.Palettes.Category10();
         for (int g = 0; g < groups.Count; g++)
         {
-            // Settings of one method share its hue, distinguished by shade.
-            var color = groups.Count(x => x.Method == groups[g].Method) > 1
-                ? palette.GetColor(g)
-                : MethodColor(groups[g].Method);
+            // Settings of one method share its hue, lighter for each further setting.
+            var siblings = groups.Where(x => x.Method == groups[g].Method).ToList();
+            var color = MethodColor(groups[g].Method).Lighten(0.6 * siblings.IndexOf(groups[g]) / siblings.Count);
             var bars = CategoryMetrics.Select((category, c) =>
             {
                 var (mean, std) = groups[g].Stat(category.Metric);
@@ -86,7 +84,7 @@ internal static class BenchmarkCharts
         plot.Axes.SetLimits(-0.6, CategoryMetrics.Length - 0.4, 0, 1.1);
         plot.Title("Accuracy per category (mean over seeds; error bars: std)");
         plot.YLabel("exact-match accuracy");
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(Edge.Right);
         return plot.GetImageBytes(Width, Height, ImageFormat.Png);
     }
 }
