@@ -34,12 +34,13 @@ internal static class BenchmarkCommand
         var evalBatch = new Option<int>("--eval-batch") { Description = "Prompts per generation batch.", DefaultValueFactory = _ => 32 };
         var template = new Option<string>("--template") { Description = "Prompt template the base model was pretrained with.", DefaultValueFactory = _ => "alpaca" };
         var device = new Option<string>("--device") { Description = "cpu or cuda (deterministic on cpu).", DefaultValueFactory = _ => "cpu" };
+        var resume = new Option<bool>("--resume") { Description = "Keep the runs already in --output's results.csv (same settings required) and run only the missing ones." };
         var quick = new Option<bool>("--quick") { Description = "A few-minute check: base,sft,lfu-lora, 1 seed, 3 epochs, 20 test items, 20 per OOD category, 5 per template, 32 new tokens (explicit options win)." };
 
         var command = new Command("benchmark", "Measure forgetting: fine-tune the mini-world base model with each method and seed; report in-domain, out-of-domain and paraphrase accuracy.")
         {
             model, data, output, methods, seeds, epochs, maxSteps, lr, batch, lambda, alpha, repsAlpha, noiseAlpha, l2Weight, sweep,
-            testLimit, oodLimit, paraphraseLimit, maxNewTokens, evalBatch, template, device, quick,
+            testLimit, oodLimit, paraphraseLimit, maxNewTokens, evalBatch, template, device, resume, quick,
         };
         command.SetAction(parse =>
         {
@@ -73,6 +74,7 @@ internal static class BenchmarkCommand
                 EvalBatchSize = parse.GetValue(evalBatch),
                 Template = parse.GetValue(template)!,
                 Device = parse.GetValue(device)!,
+                Resume = parse.GetValue(resume),
                 CommandLine = "lfu " + string.Join(" ", parse.Tokens.Select(t => Quote(t.Value))),
             };
             return Run(options);
@@ -100,7 +102,7 @@ internal static class BenchmarkCommand
         }
         catch (OperationCanceledException)
         {
-            Console.Error.WriteLine($"lfu: benchmark cancelled; the results of the completed runs are in {options.OutputFolder}.");
+            Console.Error.WriteLine($"lfu: benchmark cancelled; the results of the completed runs are in {options.OutputFolder} (add --resume to the same command to continue).");
             throw;
         }
         finally

@@ -182,6 +182,8 @@ internal sealed record BenchmarkOptions
     public string Template { get; init; } = "alpaca";
     /// <summary>"cpu" or "cuda".</summary>
     public string Device { get; init; } = "cpu";
+    /// <summary>Keep the runs already in the output folder's results.csv (written with the same settings) and run only the rest.</summary>
+    public bool Resume { get; init; }
     /// <summary>The command line recorded in results.md.</summary>
     public string CommandLine { get; init; } = "";
 

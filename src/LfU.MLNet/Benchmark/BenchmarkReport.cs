@@ -60,8 +60,8 @@ internal static class BenchmarkReport
             var h = r.Run.Hyperparameters;
             var cells = new List<string>
             {
-                r.Run.Method.Name(), r.Run.Setting, r.Run.Seed.ToString(Invariant), h.Epochs.ToString(Invariant), Number(h.LearningRate),
-                Number(h.Lambda), Number(h.Alpha), Number(h.RepsAlpha), Number(h.NoiseAlpha), Number(h.L2Weight),
+                r.Run.Method.Name(), r.Run.Setting, r.Run.Seed.ToString(Invariant), h.Epochs.ToString(Invariant), RoundTrip(h.LearningRate),
+                RoundTrip(h.Lambda), RoundTrip(h.Alpha), RoundTrip(h.RepsAlpha), RoundTrip(h.NoiseAlpha), RoundTrip(h.L2Weight),
                 r.Steps.ToString(Invariant), r.FinalLoss is double loss ? loss.ToString("F4", Invariant) : "",
                 Accuracy(r.InDomain), Accuracy(r.OodKnowledge), Accuracy(r.OodMath), Accuracy(r.OodReasoning), Accuracy(r.OodAverage),
                 Accuracy(r.ParaphraseMean), Accuracy(r.ParaphraseStd),
@@ -71,6 +71,69 @@ internal static class BenchmarkReport
             text.Append(string.Join(',', cells.Select(CsvField))).Append('\n');
         }
         return text.ToString();
+    }
+
+    /// <summary>
+    /// The rows of a results.csv written by <see cref="Csv"/> that belong to runs of <paramref name="plan"/> (same method,
+    /// setting, seed and hyper-parameters); other rows are left out. A malformed file is reported with its line.
+    /// </summary>
+    public static List<BenchmarkRunResult> ParseCsv(string text, string path, IReadOnlyList<BenchmarkRun> plan)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(plan);
+        var lines = text.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        if (lines.Count == 0 || lines[0].Length == 0) throw new InvalidDataException($"{path}: the file is empty; it has no header line.");
+        var header = SplitCsvLine(lines[0], path, 1);
+        var column = header.Select((name, index) => (name, index)).ToDictionary(c => c.name, c => c.index);
+        var templates = header.Where(h => h.StartsWith("paraphrase_t", StringComparison.Ordinal))
+            .Select(h => int.Parse(h["paraphrase_t".Length..], Invariant)).ToList();
+        var results = new List<BenchmarkRunResult>();
+        for (int n = 1; n < lines.Count; n++)
+        {
+            if (lines[n].Length == 0) continue;
+            var cells = SplitCsvLine(lines[n], path, n + 1);
+            if (cells.Count != header.Count) throw new InvalidDataException($"{path}:{n + 1}: {cells.Count} fields but the header has {header.Count}.");
+            string Cell(string name) => column.TryGetValue(name, out int i) ? cells[i]
+                : throw new InvalidDataException($"{path}: column '{name}' is missing; the file was not written by this version of lfu benchmark.");
+            double Number(string name) => double.TryParse(Cell(name), NumberStyles.Float, Invariant, out double v) ? v
+                : throw new InvalidDataException($"{path}:{n + 1}: column '{name}' is '{Cell(name)}', not a number.");
+            var run = plan.FirstOrDefault(r => r.Method.Name() == Cell("method") && r.Setting == Cell("setting") && r.Seed == (int)Number("seed"));
+            if (run is null) continue;
+            var h = run.Hyperparameters;
+            if (h != new Hyperparameters((int)Number("epochs"), Number("lr"), Number("lambda"), Number("alpha"), Number("reps_alpha"), Number("noise_alpha"), Number("l2_weight")))
+                continue;
+            var byTemplate = new SortedDictionary<int, double>();
+            foreach (int t in templates) if (Cell($"paraphrase_t{t}").Length > 0) byTemplate[t] = Number($"paraphrase_t{t}");
+            results.Add(new BenchmarkRunResult(run, Number("in_domain"), Number("ood_knowledge"), Number("ood_math"), Number("ood_reasoning"), Number("ood_avg"),
+                byTemplate, Number("paraphrase_mean"), Number("paraphrase_std"), (int)Number("steps"),
+                Cell("final_loss").Length == 0 ? null : Number("final_loss"), (int)Number("generations"),
+                Number("train_s"), Number("eval_s"), Number("wall_s")));
+        }
+        return results;
+    }
+
+    /// <summary>Splits one RFC 4180 line (quoted fields may hold commas and doubled quotes).</summary>
+    internal static List<string> SplitCsvLine(string line, string path, int lineNumber)
+    {
+        var fields = new List<string>();
+        var field = new StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            if (quoted)
+            {
+                if (c != '"') field.Append(c);
+                else if (i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; }
+                else quoted = false;
+            }
+            else if (c == '"' && field.Length == 0) quoted = true;
+            else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
+            else field.Append(c);
+        }
+        if (quoted) throw new InvalidDataException($"{path}:{lineNumber}: a quoted field is not closed.");
+        fields.Add(field.ToString());
+        return fields;
     }
 
     /// <summary>The runs of one method and setting, over seeds, in plan order.</summary>
@@ -112,19 +175,24 @@ internal static class BenchmarkReport
                 .Append(string.Join("; ", options.Sweeps.Select(s => $"{Sweep.NameOf(s.Parameter)} = {string.Join(", ", s.Values.Select(Number))}"))).Append(".\n");
         text.Append(Invariant, $"- Evaluation: greedy decoding, at most {options.MaxNewTokens} new tokens; exact match of the final answer (text after the last `####`, else the whole output, trimmed). ");
         text.Append(Invariant, $"In-domain: {Limit(options.TestLimit)} of finetune_test; OOD: {Limit(options.OodLimit)} per category; paraphrases: {Limit(options.ParaphraseLimit)} per template. ");
-        text.Append("OOD avg is the unweighted mean of the three categories; paraphrase mean/std are over the templates of finetune_test_paraphrased (std: population). ");
+        text.Append("OOD avg is the unweighted mean of the three categories; OOD Δ is the mean OOD avg minus the base model's (negative = forgetting); paraphrase mean/std are over the templates of finetune_test_paraphrased (std: population). ");
         text.Append("Cells are mean ± sample std over seeds.\n\n");
 
-        text.Append("| method | setting | seeds | in-domain | OOD knowledge | OOD math | OOD reasoning | OOD avg | paraphrase mean | paraphrase std | wall (s) |\n");
-        text.Append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        // Forgetting is read against the base model's OOD accuracy when the base model was measured.
+        double? baseOod = results.Where(r => r.Run.Method == BenchmarkMethod.Base).Select(r => (double?)r.OodAverage).FirstOrDefault();
+        text.Append("| method | setting | seeds | in-domain | OOD knowledge | OOD math | OOD reasoning | OOD avg | OOD Δ vs base | paraphrase mean | paraphrase std | wall (s) |\n");
+        text.Append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         foreach (var g in Groups(results))
         {
-            text.Append(Invariant, $"| {g.Method.Name()} | {g.Setting} | {g.Runs.Count} | ");
-            text.Append(string.Join(" | ", new Func<BenchmarkRunResult, double>[]
+            string Cell(Func<BenchmarkRunResult, double> metric) => MeanStd(g.Stat(metric), g.Runs.Count, "F3");
+            var cells = new List<string>
             {
-                r => r.InDomain, r => r.OodKnowledge, r => r.OodMath, r => r.OodReasoning, r => r.OodAverage, r => r.ParaphraseMean, r => r.ParaphraseStd,
-            }.Select(metric => MeanStd(g.Stat(metric), g.Runs.Count, "F3"))));
-            text.Append(" | ").Append(MeanStd(g.Stat(r => r.WallSeconds), g.Runs.Count, "F1")).Append(" |\n");
+                g.Method.Name(), g.Setting, g.Runs.Count.ToString(Invariant),
+                Cell(r => r.InDomain), Cell(r => r.OodKnowledge), Cell(r => r.OodMath), Cell(r => r.OodReasoning), Cell(r => r.OodAverage),
+                baseOod is double b ? (g.Stat(r => r.OodAverage).Mean - b).ToString("+0.000;-0.000;0.000", Invariant) : "n/a",
+                Cell(r => r.ParaphraseMean), Cell(r => r.ParaphraseStd), MeanStd(g.Stat(r => r.WallSeconds), g.Runs.Count, "F1"),
+            };
+            text.Append("| ").Append(string.Join(" | ", cells)).Append(" |\n");
         }
         return text.ToString();
     }
@@ -136,6 +204,9 @@ internal static class BenchmarkReport
     static string Limit(int? limit) => limit is int n ? $"the first {n}" : "all";
 
     static string Number(double value) => value.ToString("G6", Invariant);
+
+    /// <summary>Shortest text that parses back to the same double, so that a resume recognises the run's hyper-parameters.</summary>
+    static string RoundTrip(double value) => value.ToString("R", Invariant);
 
     static string Accuracy(double value) => value.ToString("F4", Invariant);
 

@@ -62,6 +62,8 @@ internal sealed class ForgettingBenchmark
     public const string ScatterChartFile = "tradeoff.png";
     public const string BarChartFile = "categories.png";
     public const string PredictionsFolder = "predictions";
+    /// <summary>The settings every run of a results folder shares; a resume must match them.</summary>
+    public const string SettingsFile = "benchmark.json";
 
     /// <summary>Generation also stops at the start of a new alpaca section ("\n### "); "####" answer markers never match it.</summary>
     static readonly string[] StopStrings = ["\n### "];
@@ -96,7 +98,7 @@ internal sealed class ForgettingBenchmark
         var (probe, _, _) = LfUModel.LoadBase(modelFolder, _options.Template, ScalarType.Float32, CPU);
         probe.Dispose();
         string fingerprint = ModelFingerprint.Of(modelFolder);
-        Directory.CreateDirectory(_options.OutputFolder);
+        var previous = PrepareOutputFolder(plan, fingerprint);
 
         int tests = data.AllTests().Count;
         _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -109,11 +111,18 @@ internal sealed class ForgettingBenchmark
         {
             cancellationToken.ThrowIfCancellationRequested();
             var run = plan[i];
+            if (previous.FirstOrDefault(r => r.Run == run) is { } earlier)
+            {
+                results.Add(earlier);
+                _log.WriteLine($"[{i + 1}/{plan.Count}] {run.Describe()}: kept from the previous results.");
+                continue;
+            }
             var result = RunOne(run, data, modelFolder, fingerprint, device, cancellationToken);
             results.Add(result);
             WriteOutputs(results, plan.Count);
             _log.WriteLine(ProgressLine(i + 1, plan, results));
         }
+        WriteOutputs(results, plan.Count);
         _log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Benchmark done in {Duration(clock.Elapsed.TotalSeconds)}; results in {Path.Combine(_options.OutputFolder, MarkdownFile)}."));
         return results;
     }
@@ -259,6 +268,51 @@ internal sealed class ForgettingBenchmark
         AtomicFile.WriteAllText(Path.Combine(folder, MarkdownFile), BenchmarkReport.Markdown(results, _options, planned));
         AtomicFile.WriteAllBytes(Path.Combine(folder, ScatterChartFile), BenchmarkCharts.TradeOff(results));
         AtomicFile.WriteAllBytes(Path.Combine(folder, BarChartFile), BenchmarkCharts.Categories(results));
+    }
+
+    /// <summary>
+    /// Creates the output folder and records the shared settings; with <see cref="BenchmarkOptions.Resume"/>, checks them
+    /// against the recorded ones and returns the previous results of planned runs.
+    /// </summary>
+    List<BenchmarkRunResult> PrepareOutputFolder(IReadOnlyList<BenchmarkRun> plan, string fingerprint)
+    {
+        string folder = _options.OutputFolder;
+        string settingsPath = Path.Combine(folder, SettingsFile), csvPath = Path.Combine(folder, CsvFile);
+        string settings = SettingsJson(fingerprint);
+        var previous = new List<BenchmarkRunResult>();
+        if (_options.Resume && File.Exists(csvPath))
+        {
+            string recorded = File.Exists(settingsPath) ? File.ReadAllText(settingsPath) : "";
+            if (recorded != settings)
+                throw new InvalidOperationException($"Cannot resume: the results in '{folder}' were produced with other settings (see {SettingsFile}: model weights, data, limits, " +
+                                                    "generation length, batch sizes or template differ). Use the same options, another --output, or drop --resume to start over.");
+            previous = BenchmarkReport.ParseCsv(File.ReadAllText(csvPath), csvPath, plan);
+            _log.WriteLine($"Resuming: {previous.Count} of {plan.Count} runs are in {csvPath}.");
+        }
+        Directory.CreateDirectory(folder);
+        AtomicFile.WriteAllText(settingsPath, settings);
+        return previous;
+    }
+
+    /// <summary>Everything besides the per-run hyper-parameters (which results.csv records) that a result depends on.</summary>
+    string SettingsJson(string fingerprint)
+    {
+        var o = _options;
+        var settings = new SortedDictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["model_sha256"] = fingerprint,
+            ["data"] = Path.GetFullPath(o.DataFolder),
+            ["template"] = o.Template,
+            ["device"] = o.Device,
+            ["batch_size"] = o.BatchSize,
+            ["max_steps"] = o.MaxSteps,
+            ["test_limit"] = o.TestLimit,
+            ["ood_limit"] = o.OodLimit,
+            ["paraphrase_limit"] = o.ParaphraseLimit,
+            ["max_new_tokens"] = o.MaxNewTokens,
+            ["eval_batch_size"] = o.EvalBatchSize,
+        };
+        return JsonSerializer.Serialize(settings, new JsonSerializerOptions { WriteIndented = true }) + "\n";
     }
 
     static string ProgressLine(int done, IReadOnlyList<BenchmarkRun> plan, IReadOnlyList<BenchmarkRunResult> results)

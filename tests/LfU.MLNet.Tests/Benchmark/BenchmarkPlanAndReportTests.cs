@@ -81,11 +81,36 @@ public class BenchmarkPlanAndReportTests
         Assert.Contains("α=1 (additive steering", markdown);
         var rows = markdown.Split('\n').Where(l => l.StartsWith("| ")).ToList();
         Assert.Equal(4, rows.Count); // header + base + two lfu-lora settings
-        Assert.StartsWith("| method | setting | seeds | in-domain |", rows[0]);
-        Assert.Equal("| base | default | 1 | 1.000 | 0.800 | 0.800 | 0.800 | 0.800 | 0.375 | 0.125 | 2.0 |", rows[1]);
-        Assert.Equal("| lfu-lora | lambda=5 | 2 | 0.750 ± 0.354 | 0.800 ± 0.000 | 0.800 ± 0.000 | 0.800 ± 0.000 | 0.800 ± 0.000 | 0.375 ± 0.000 | 0.125 ± 0.000 | 12.5 ± 0.0 |", rows[2]);
+        Assert.StartsWith("| method | setting | seeds | in-domain | OOD knowledge | OOD math | OOD reasoning | OOD avg | OOD Δ vs base |", rows[0]);
+        Assert.Equal("| base | default | 1 | 1.000 | 0.800 | 0.800 | 0.800 | 0.800 | 0.000 | 0.375 | 0.125 | 2.0 |", rows[1]);
+        Assert.Equal("| lfu-lora | lambda=5 | 2 | 0.750 ± 0.354 | 0.800 ± 0.000 | 0.800 ± 0.000 | 0.800 ± 0.000 | 0.800 ± 0.000 | 0.000 | 0.375 ± 0.000 | 0.125 ± 0.000 | 12.5 ± 0.0 |", rows[2]);
         Assert.StartsWith("| lfu-lora | lambda=1 | 2 |", rows[3]);
 
         Assert.Contains("**Partial: 2 of 5 runs completed.**", BenchmarkReport.Markdown(results.Take(2).ToList(), options, plan.Count));
+        // Without the base model there is no reference for forgetting.
+        Assert.Contains("| 0.800 ± 0.000 | n/a |", BenchmarkReport.Markdown(results.Skip(1).ToList(), options, plan.Count));
+    }
+
+    [Fact]
+    public void CsvParsesBackIntoTheRunsOfAPlan()
+    {
+        var options = Options("base,lfu-lora", 2, "lambda=1,0.123456789");
+        var plan = BenchmarkRun.Plan(options);
+        var results = plan.Select((run, i) => Result(run, 0.125 * (i % 8), 0.5)).ToList();
+        string csv = BenchmarkReport.Csv(results);
+        var parsed = BenchmarkReport.ParseCsv(csv, "results.csv", plan);
+        Assert.Equal(BenchmarkReport.Csv(results), BenchmarkReport.Csv(parsed));
+        Assert.Equal(plan, parsed.Select(r => r.Run));
+
+        // Rows of runs another plan does not have (other λ, other seeds) are left out.
+        var other = BenchmarkRun.Plan(Options("base,lfu-lora", 1, "lambda=1"));
+        Assert.Equal(other, BenchmarkReport.ParseCsv(csv, "results.csv", other).Select(r => r.Run));
+        Assert.DoesNotContain(BenchmarkReport.ParseCsv(csv, "results.csv", BenchmarkRun.Plan(Options("lfu-lora", 1, "lambda=2"))), r => r.Run.Setting == "lambda=2");
+
+        var e = Assert.Throws<InvalidDataException>(() => BenchmarkReport.ParseCsv(csv.Replace(",0.2500,", ",x,"), "r.csv", plan));
+        Assert.Equal("r.csv:2: column 'paraphrase_t6' is 'x', not a number.", e.Message);
+        e = Assert.Throws<InvalidDataException>(() => BenchmarkReport.ParseCsv(csv + "base,default\n", "r.csv", plan));
+        Assert.Contains("2 fields but the header has 25", e.Message);
+        Assert.Equal(["a,b", "say \"hi\"", ""], BenchmarkReport.SplitCsvLine("\"a,b\",\"say \"\"hi\"\"\",", "f", 1));
     }
 }

@@ -104,7 +104,7 @@ public class ForgettingBenchmarkTests
     }
 
     [Fact]
-    public void CancellationKeepsTheCompletedRuns()
+    public void CancellationKeepsTheCompletedRunsAndResumeRunsTheRest()
     {
         string output = TempFolder();
         try
@@ -114,6 +114,21 @@ public class ForgettingBenchmarkTests
             Assert.ThrowsAny<OperationCanceledException>(() => benchmark.Run(source.Token));
             Assert.Equal(2, File.ReadAllLines(Path.Combine(output, ForgettingBenchmark.CsvFile)).Length);
             Assert.Contains("**Partial: 1 of 2 runs completed.**", File.ReadAllText(Path.Combine(output, ForgettingBenchmark.MarkdownFile)));
+            string baseRow = File.ReadAllLines(Path.Combine(output, ForgettingBenchmark.CsvFile))[1];
+
+            // Other evaluation settings cannot continue these results.
+            var e = Assert.Throws<InvalidOperationException>(() => new ForgettingBenchmark(Tiny(output) with { Resume = true, TestLimit = 5 }, TextWriter.Null).Run());
+            Assert.Contains("Cannot resume", e.Message);
+
+            var log = new StringWriter();
+            var results = new ForgettingBenchmark(Tiny(output) with { Resume = true }, log).Run();
+            Assert.Equal([BenchmarkMethod.Base, BenchmarkMethod.Sft], results.Select(r => r.Run.Method));
+            Assert.Contains("[1/2] base seed 0 (default): kept from the previous results.", log.ToString());
+            Assert.Contains("[2/2] sft seed 1 (default): in-domain", log.ToString());
+            var csv = File.ReadAllLines(Path.Combine(output, ForgettingBenchmark.CsvFile));
+            Assert.Equal(3, csv.Length);
+            Assert.Equal(baseRow, csv[1]);
+            Assert.DoesNotContain("Partial", File.ReadAllText(Path.Combine(output, ForgettingBenchmark.MarkdownFile)));
         }
         finally
         {
