@@ -145,7 +145,7 @@ internal sealed class ForgettingBenchmark
                 var examples = builder.BuildAll(data.Train.Select(item => (item.Prompt, item.Response)));
                 if (examples.Count != data.Train.Count)
                     throw new InvalidDataException($"Only {examples.Count} of {data.Train.Count} fine-tuning examples could be built: {builder.Report.Summary(new ExampleBuilderOptions().CutoffLength)}");
-                var options = TrainerOptions(run, tokenizer.PadId);
+                var options = TrainerOptionsFor(run, tokenizer.PadId);
                 lora = options.Lora;
                 using (var trainer = new Trainer(network, options))
                 {
@@ -191,7 +191,7 @@ internal sealed class ForgettingBenchmark
     }
 
     /// <summary>Training settings of a run: LoRA r=8 α=16 on all block linears, cosine schedule with 10 % warm-up.</summary>
-    internal TrainerOptions TrainerOptions(BenchmarkRun run, int padId)
+    internal TrainerOptions TrainerOptionsFor(BenchmarkRun run, int padId)
     {
         var h = run.Hyperparameters;
         var objective = run.Method switch
@@ -242,6 +242,7 @@ internal sealed class ForgettingBenchmark
             {
                 json.WriteStartObject();
                 json.WriteString("category", items[i].Category);
+                json.WriteString("task", items[i].Task);
                 json.WriteNumber("template", items[i].Template);
                 json.WriteString("prompt", items[i].Prompt);
                 json.WriteString("answer", items[i].Answer);

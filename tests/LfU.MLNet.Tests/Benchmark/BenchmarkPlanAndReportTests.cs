@@ -1,4 +1,5 @@
 using LfU.MLNet.Benchmark;
+using LfU.MLNet.Training;
 using Xunit;
 
 namespace LfU.MLNet.Tests.Benchmark;
@@ -25,6 +26,24 @@ public class BenchmarkPlanAndReportTests
         ], plan.Select(r => $"{r.Method.Name()} {r.Seed} {r.Setting}"));
         Assert.Equal(20, plan.Single(r => r.Seed == 2 && r.Setting.StartsWith("lambda=20")).Hyperparameters.Lambda);
         Assert.Equal(3, plan.Single(r => r.Seed == 1 && r.Method == BenchmarkMethod.Sft && r.Setting == "epochs=3").Hyperparameters.Epochs);
+    }
+
+    [Fact]
+    public void EachMethodTrainsWithItsObjective()
+    {
+        var options = Options("sft,lfu-lora,lfu-reps,neftune,l2", 1) with { Defaults = Hyperparameters.Default with { Lambda = 7, Alpha = 0.2, RepsAlpha = 1.5, NoiseAlpha = 4, L2Weight = 0.5 } };
+        var benchmark = new ForgettingBenchmark(options, TextWriter.Null);
+        var objectives = BenchmarkRun.Plan(options).ToDictionary(r => r.Method, r => benchmark.TrainerOptionsFor(r, 3));
+        Assert.Equal(ObjectiveKind.Sft, objectives[BenchmarkMethod.Sft].Objective.Kind);
+        Assert.Equal((ObjectiveKind.LfU, PerturbationKind.LoRA, 7.0, 0.2),
+            (objectives[BenchmarkMethod.LfULora].Objective.Kind, objectives[BenchmarkMethod.LfULora].Objective.Perturbation, objectives[BenchmarkMethod.LfULora].Objective.EffectiveLambda, objectives[BenchmarkMethod.LfULora].Objective.Alpha));
+        Assert.Equal((ObjectiveKind.LfU, PerturbationKind.RepS, 7.0, 1.5),
+            (objectives[BenchmarkMethod.LfUReps].Objective.Kind, objectives[BenchmarkMethod.LfUReps].Objective.Perturbation, objectives[BenchmarkMethod.LfUReps].Objective.EffectiveLambda, objectives[BenchmarkMethod.LfUReps].Objective.Alpha));
+        Assert.Equal((ObjectiveKind.NEFTune, 4.0), (objectives[BenchmarkMethod.NEFTune].Objective.Kind, objectives[BenchmarkMethod.NEFTune].Objective.NoiseAlpha));
+        Assert.Equal((ObjectiveKind.L2, 0.5), (objectives[BenchmarkMethod.L2].Objective.Kind, objectives[BenchmarkMethod.L2].Objective.PenaltyWeight));
+        var sft = objectives[BenchmarkMethod.Sft];
+        Assert.Equal((FineTuning.Lora, 8, 16.0, 3e-3, 10, 16, 1L, 3L, LearningRateSchedule.Cosine, 0.1),
+            (sft.FineTuning, sft.Lora.Rank, sft.Lora.Alpha, sft.LearningRate, sft.Epochs, sft.BatchSize, sft.Seed, sft.PadTokenId, sft.Schedule, sft.WarmupRatio));
     }
 
     [Theory]
