@@ -156,6 +156,8 @@ internal sealed class ForgettingBenchmark
                 trainSeconds = train.Elapsed.TotalSeconds;
             }
             foreach (var p in network.parameters()) p.requires_grad = false;
+            // The network is evaluated and thrown away: merging the adapter saves its extra operations on every token.
+            if (lora is not null) LoraAdapters.MergeAll(network);
             network.eval();
             model = new LfUModel(network, tokenizer, templateSpec, modelFolder, fingerprint, FineTuningMode.Lora, lora);
         }
