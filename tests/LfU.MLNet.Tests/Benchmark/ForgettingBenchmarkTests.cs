@@ -137,6 +137,30 @@ public class ForgettingBenchmarkTests
     }
 
     [Fact]
+    public void BadArgumentsFailWithOneLineBeforeAnyWork()
+    {
+        string output = TempFolder();
+        var error = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.Equal(1, CliApp.Run(["benchmark", "--output", output, "--methods", "sft,foo"]));
+            Assert.Equal(1, CliApp.Run(["benchmark", "--output", output, "--sweep", "gamma=1"]));
+            Assert.Equal(1, CliApp.Run(["benchmark", "--output", output, "--test-limit", "-1"]));
+            Assert.Equal(1, CliApp.Run(["benchmark", "--output", output, "--data", DataFolder, "--model", output, "--quick"]));
+        }
+        finally { Console.SetError(previous); }
+        var lines = error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(4, lines.Length);
+        Assert.Equal("lfu: error: Unknown benchmark method 'foo'; choose from base, sft, lfu-lora, lfu-reps, neftune, l2.", lines[0].TrimEnd());
+        Assert.Contains("unknown parameter 'gamma'", lines[1]);
+        Assert.Contains("--test-limit must be at least 0", lines[2]);
+        Assert.Contains($"Model folder '{output}' does not exist", lines[3]);
+        Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
     public void MissingInputsFailWithAClearMessage()
     {
         string output = TempFolder();
