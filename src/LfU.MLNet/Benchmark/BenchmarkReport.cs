@@ -201,7 +201,7 @@ internal static class BenchmarkReport
         ? $"{s.Mean.ToString(format, Invariant)} ± {s.Std.ToString(format, Invariant)}"
         : s.Mean.ToString(format, Invariant);
 
-    static string Limit(int? limit) => limit is int n ? $"the first {n}" : "all";
+    static string Limit(int? limit) => limit is int n ? $"at most the first {n}" : "all";
 
     static string Number(double value) => value.ToString("G6", Invariant);
 
