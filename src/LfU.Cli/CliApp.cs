@@ -53,6 +53,7 @@ public static class CliApp
         yield return Commands.ScoreCommand.Create();
         yield return Commands.EvalCommand.Create();
         yield return Commands.ExportCommand.Create();
+        yield return Commands.BenchmarkCommand.Create();
     }
 
     /// <summary>The innermost useful message on a single line.</summary>

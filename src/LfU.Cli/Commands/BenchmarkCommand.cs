@@ -1,0 +1,115 @@
+using System.CommandLine;
+using LfU.MLNet.Benchmark;
+
+namespace LfU.Cli.Commands;
+
+/// <summary>
+/// <c>lfu benchmark</c>: fine-tunes the mini world's base model with each method and seed, and measures what it learnt
+/// and what it forgot (<see cref="ForgettingBenchmark"/>). Ctrl+C stops after writing every completed run.
+/// </summary>
+internal static class BenchmarkCommand
+{
+    internal static Command Create()
+    {
+        var d = Hyperparameters.Default;
+        var model = new Option<string>("--model") { Description = "The pretrained base model folder (config.json, model.safetensors, tokenizer.json).", DefaultValueFactory = _ => "data/models/mini-world" };
+        var data = new Option<string>("--data") { Description = "The mini-world data folder (lfu make-data).", DefaultValueFactory = _ => "data/mini-world" };
+        var output = new Option<string>("--output") { Description = "Folder for results.csv, results.md, the charts and the predictions.", DefaultValueFactory = _ => "results/benchmark" };
+        var methods = new Option<string>("--methods") { Description = $"Comma-separated: {string.Join(", ", BenchmarkMethods.All.Select(m => m.Name()))}.", DefaultValueFactory = _ => string.Join(",", BenchmarkMethods.All.Select(m => m.Name())) };
+        var seeds = new Option<int>("--seeds") { Description = "Seeds per trained method (1..N); the base model runs once.", DefaultValueFactory = _ => 2 };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => d.Epochs };
+        var maxSteps = new Option<int?>("--max-steps") { Description = "Optimizer steps per run, overriding --epochs (smoke tests)." };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate (cosine, 10 % warm-up).", DefaultValueFactory = _ => d.LearningRate };
+        var batch = new Option<int>("--batch") { Description = "Training batch size.", DefaultValueFactory = _ => 16 };
+        var lambda = new Option<double>("--lambda") { Description = "LfU's consistency weight λ (LoRA and RepS).", DefaultValueFactory = _ => d.Lambda };
+        var alpha = new Option<double>("--alpha") { Description = "LfU-LoRA's ascent step α on the adapter weights.", DefaultValueFactory = _ => d.Alpha };
+        var repsAlpha = new Option<double>("--reps-alpha") { Description = "LfU-RepS's step α in the additive form h + α·d/‖d‖ (one norm over all layers); 0.1 changes nothing measurable on the mini world.", DefaultValueFactory = _ => d.RepsAlpha };
+        var noiseAlpha = new Option<double>("--noise-alpha") { Description = "NEFTune's noise scale α.", DefaultValueFactory = _ => d.NoiseAlpha };
+        var l2Weight = new Option<double>("--l2-weight") { Description = "The L2 baseline's penalty weight.", DefaultValueFactory = _ => d.L2Weight };
+        var sweep = new Option<string[]>("--sweep") { Description = "name=v1,v2,... (lambda, alpha, reps-alpha, epochs, lr, noise-alpha, l2-weight); repeatable: each sweep runs on its own, not as a grid.", AllowMultipleArgumentsPerToken = false };
+        var testLimit = new Option<int>("--test-limit") { Description = "In-domain test items (0 = all 200).", DefaultValueFactory = _ => 100 };
+        var oodLimit = new Option<int>("--ood-limit") { Description = "Items per out-of-domain category (0 = all).", DefaultValueFactory = _ => 100 };
+        var paraphraseLimit = new Option<int?>("--paraphrase-limit") { Description = "Questions per paraphrase template (0 = all; default: --test-limit)." };
+        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Generation length limit.", DefaultValueFactory = _ => 48 };
+        var evalBatch = new Option<int>("--eval-batch") { Description = "Prompts per generation batch.", DefaultValueFactory = _ => 32 };
+        var template = new Option<string>("--template") { Description = "Prompt template the base model was pretrained with.", DefaultValueFactory = _ => "alpaca" };
+        var device = new Option<string>("--device") { Description = "cpu or cuda (deterministic on cpu).", DefaultValueFactory = _ => "cpu" };
+        var resume = new Option<bool>("--resume") { Description = "Keep the runs already in --output's results.csv (same settings required) and run only the missing ones." };
+        var quick = new Option<bool>("--quick") { Description = "A short end-to-end check: base,sft,lfu-lora, 1 seed, 3 epochs, 20 test items, 20 per OOD category, 5 per template, 32 new tokens (explicit options win)." };
+
+        var command = new Command("benchmark", "Measure forgetting: fine-tune the mini-world base model with each method and seed; report in-domain, out-of-domain and paraphrase accuracy.")
+        {
+            model, data, output, methods, seeds, epochs, maxSteps, lr, batch, lambda, alpha, repsAlpha, noiseAlpha, l2Weight, sweep,
+            testLimit, oodLimit, paraphraseLimit, maxNewTokens, evalBatch, template, device, resume, quick,
+        };
+        command.SetAction(parse =>
+        {
+            bool isQuick = parse.GetValue(quick);
+            // --quick changes the defaults only: an option given on the command line keeps its value.
+            T Value<T>(Option<T> option, T quickValue) => isQuick && parse.GetResult(option) is null or { Implicit: true } ? quickValue : parse.GetValue(option)!;
+            static int? Limit(int value, string name) => value switch
+            {
+                0 => null,
+                < 0 => throw new ArgumentException($"{name} must be at least 0 (0 = all items), got {value}."),
+                _ => value,
+            };
+            int tests = Value(testLimit, 20);
+            int? paraphrases = parse.GetValue(paraphraseLimit) ?? (isQuick ? 5 : tests);
+            var options = new BenchmarkOptions
+            {
+                ModelFolder = parse.GetValue(model)!,
+                DataFolder = parse.GetValue(data)!,
+                OutputFolder = parse.GetValue(output)!,
+                Methods = BenchmarkMethods.ParseList(Value(methods, "base,sft,lfu-lora")),
+                Seeds = Value(seeds, 1),
+                Defaults = new Hyperparameters(Value(epochs, 3), parse.GetValue(lr), parse.GetValue(lambda), parse.GetValue(alpha),
+                    parse.GetValue(repsAlpha), parse.GetValue(noiseAlpha), parse.GetValue(l2Weight)),
+                Sweeps = (parse.GetValue(sweep) ?? []).Select(Sweep.Parse).ToList(),
+                MaxSteps = parse.GetValue(maxSteps),
+                BatchSize = parse.GetValue(batch),
+                TestLimit = Limit(tests, "--test-limit"),
+                OodLimit = Limit(Value(oodLimit, 20), "--ood-limit"),
+                ParaphraseLimit = Limit(paraphrases.Value, "--paraphrase-limit"),
+                MaxNewTokens = Value(maxNewTokens, 32),
+                EvalBatchSize = parse.GetValue(evalBatch),
+                Template = parse.GetValue(template)!,
+                Device = parse.GetValue(device)!,
+                Resume = parse.GetValue(resume),
+                CommandLine = "lfu " + string.Join(" ", parse.Tokens.Select(t => Quote(t.Value))),
+            };
+            return Run(options);
+        });
+        return command;
+    }
+
+    static int Run(BenchmarkOptions options)
+    {
+        var benchmark = new ForgettingBenchmark(options, Console.Out);
+        using var cancellation = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            // The first Ctrl+C stops after the current training step or generation batch; a second one kills the process.
+            if (cancellation.IsCancellationRequested) return;
+            e.Cancel = true;
+            Console.Error.WriteLine("lfu: stopping after the current step; completed runs are kept (Ctrl+C again to kill).");
+            cancellation.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            benchmark.Run(cancellation.Token);
+            return 0;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine($"lfu: benchmark cancelled; the results of the completed runs are in {options.OutputFolder} (add --resume to the same command to continue).");
+            throw;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    static string Quote(string arg) => arg.Length > 0 && arg.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=,:+@".Contains(c)) ? arg : "'" + arg.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+}

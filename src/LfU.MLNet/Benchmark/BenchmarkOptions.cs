@@ -1,0 +1,251 @@
+using System.Globalization;
+
+namespace LfU.MLNet.Benchmark;
+
+/// <summary>A fine-tuning method compared by the forgetting benchmark.</summary>
+internal enum BenchmarkMethod
+{
+    /// <summary>The pretrained model, untrained: the reference every method forgets from.</summary>
+    Base,
+    /// <summary>Plain supervised fine-tuning (LoRA).</summary>
+    Sft,
+    /// <summary>LfU with a LoRA-weight perturbation.</summary>
+    LfULora,
+    /// <summary>LfU with representation steering (additive: h + α·d/‖d‖, one norm over all layers' vectors).</summary>
+    LfUReps,
+    /// <summary>NEFTune: noisy input embeddings.</summary>
+    NEFTune,
+    /// <summary>SFT plus an L2 penalty towards the initial weights.</summary>
+    L2,
+}
+
+internal static class BenchmarkMethods
+{
+    static readonly (BenchmarkMethod Method, string Name)[] Names =
+    [
+        (BenchmarkMethod.Base, "base"), (BenchmarkMethod.Sft, "sft"), (BenchmarkMethod.LfULora, "lfu-lora"),
+        (BenchmarkMethod.LfUReps, "lfu-reps"), (BenchmarkMethod.NEFTune, "neftune"), (BenchmarkMethod.L2, "l2"),
+    ];
+
+    public static IReadOnlyList<BenchmarkMethod> All { get; } = Names.Select(n => n.Method).ToList();
+
+    public static string Name(this BenchmarkMethod method) => Names.First(n => n.Method == method).Name;
+
+    /// <summary>Parses a comma-separated list such as <c>base,sft,lfu-lora</c>; duplicates are an error.</summary>
+    public static IReadOnlyList<BenchmarkMethod> ParseList(string list)
+    {
+        ArgumentNullException.ThrowIfNull(list);
+        var methods = new List<BenchmarkMethod>();
+        foreach (string part in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var match = Names.Where(n => string.Equals(n.Name, part, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (match.Count == 0)
+                throw new ArgumentException($"Unknown benchmark method '{part}'; choose from {string.Join(", ", Names.Select(n => n.Name))}.");
+            if (methods.Contains(match[0].Method)) throw new ArgumentException($"Benchmark method '{part}' is listed twice.");
+            methods.Add(match[0].Method);
+        }
+        if (methods.Count == 0) throw new ArgumentException($"No benchmark method given; choose from {string.Join(", ", Names.Select(n => n.Name))}.");
+        return methods;
+    }
+}
+
+/// <summary>The training hyper-parameters of one benchmark run; each method reads the ones it uses.</summary>
+/// <param name="Epochs">Passes over the fine-tuning data.</param>
+/// <param name="LearningRate">Peak learning rate (cosine schedule, 10 % warm-up).</param>
+/// <param name="Lambda">LfU's consistency weight λ (both perturbations).</param>
+/// <param name="Alpha">LfU-LoRA's ascent step α on the adapter weights.</param>
+/// <param name="RepsAlpha">LfU-RepS's steering step α, in the additive form h + α·d/‖d‖ (one norm over all layers'
+/// vectors): it needs a larger value than LoRA's α to change anything measurable.</param>
+/// <param name="NoiseAlpha">NEFTune's noise scale α.</param>
+/// <param name="L2Weight">The L2 penalty's weight.</param>
+internal sealed record Hyperparameters(int Epochs, double LearningRate, double Lambda, double Alpha, double RepsAlpha, double NoiseAlpha, double L2Weight)
+{
+    /// <summary>The defaults of <c>lfu benchmark</c>: aggressive enough for forgetting to show on the mini world (science lesson 1).</summary>
+    public static Hyperparameters Default { get; } = new(10, 3e-3, 5, 0.1, 1.0, 5, 0.01);
+
+    public void Validate()
+    {
+        if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be at least 1.");
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate must be a positive number.");
+        foreach (var (value, name) in new[] { (Lambda, "lambda"), (Alpha, "alpha"), (RepsAlpha, "reps-alpha"), (NoiseAlpha, "noise-alpha"), (L2Weight, "l2-weight") })
+            if (!(value >= 0) || double.IsInfinity(value)) throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite non-negative number, got {value}.");
+    }
+}
+
+/// <summary>A hyper-parameter that a sweep varies.</summary>
+internal enum SweepParameter { Lambda, Alpha, RepsAlpha, Epochs, LearningRate, NoiseAlpha, L2Weight }
+
+/// <summary>One swept hyper-parameter and its values, e.g. <c>lambda=1,5,20</c>. Every method that uses the
+/// parameter runs once per value (the others keep their defaults); several sweeps are run one after another, not as a grid.</summary>
+internal sealed record Sweep(SweepParameter Parameter, IReadOnlyList<double> Values)
+{
+    static readonly (SweepParameter Parameter, string Name)[] Names =
+    [
+        (SweepParameter.Lambda, "lambda"), (SweepParameter.Alpha, "alpha"), (SweepParameter.RepsAlpha, "reps-alpha"),
+        (SweepParameter.Epochs, "epochs"), (SweepParameter.LearningRate, "lr"), (SweepParameter.NoiseAlpha, "noise-alpha"),
+        (SweepParameter.L2Weight, "l2-weight"),
+    ];
+
+    public static string NameOf(SweepParameter parameter) => Names.First(n => n.Parameter == parameter).Name;
+
+    /// <summary>Parses <c>name=v1,v2,...</c>.</summary>
+    public static Sweep Parse(string spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        string known = string.Join(", ", Names.Select(n => n.Name));
+        int equals = spec.IndexOf('=');
+        if (equals <= 0) throw new ArgumentException($"Sweep '{spec}' must look like name=v1,v2 (e.g. lambda=1,5,20); names: {known}.");
+        string name = spec[..equals].Trim();
+        var match = Names.Where(n => string.Equals(n.Name, name, StringComparison.OrdinalIgnoreCase)).ToList();
+        if (match.Count == 0) throw new ArgumentException($"Sweep '{spec}': unknown parameter '{name}'; choose from {known}.");
+        var parameter = match[0].Parameter;
+        var values = new List<double>();
+        foreach (string text in spec[(equals + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
+                throw new ArgumentException($"Sweep '{spec}': '{text}' is not a number.");
+            if (parameter == SweepParameter.Epochs && (value < 1 || value != Math.Floor(value)))
+                throw new ArgumentException($"Sweep '{spec}': epochs must be whole numbers of at least 1, got '{text}'.");
+            if (values.Contains(value)) throw new ArgumentException($"Sweep '{spec}': the value {text} is listed twice.");
+            values.Add(value);
+        }
+        if (values.Count == 0) throw new ArgumentException($"Sweep '{spec}' has no values; give at least one, e.g. {name}=1,5,20.");
+        var sweep = new Sweep(parameter, values);
+        foreach (double value in values) sweep.Apply(Hyperparameters.Default, value).Validate();
+        return sweep;
+    }
+
+    /// <summary>Whether <paramref name="method"/> reads this parameter.</summary>
+    public bool Affects(BenchmarkMethod method) => Parameter switch
+    {
+        SweepParameter.Lambda => method is BenchmarkMethod.LfULora or BenchmarkMethod.LfUReps,
+        SweepParameter.Alpha => method == BenchmarkMethod.LfULora,
+        SweepParameter.RepsAlpha => method == BenchmarkMethod.LfUReps,
+        SweepParameter.NoiseAlpha => method == BenchmarkMethod.NEFTune,
+        SweepParameter.L2Weight => method == BenchmarkMethod.L2,
+        SweepParameter.Epochs or SweepParameter.LearningRate => method != BenchmarkMethod.Base,
+        _ => throw new ArgumentOutOfRangeException(nameof(method)),
+    };
+
+    public Hyperparameters Apply(Hyperparameters h, double value) => Parameter switch
+    {
+        SweepParameter.Lambda => h with { Lambda = value },
+        SweepParameter.Alpha => h with { Alpha = value },
+        SweepParameter.RepsAlpha => h with { RepsAlpha = value },
+        SweepParameter.Epochs => h with { Epochs = (int)value },
+        SweepParameter.LearningRate => h with { LearningRate = value },
+        SweepParameter.NoiseAlpha => h with { NoiseAlpha = value },
+        SweepParameter.L2Weight => h with { L2Weight = value },
+        _ => throw new ArgumentOutOfRangeException(nameof(value)),
+    };
+
+    public double ValueIn(Hyperparameters h) => Parameter switch
+    {
+        SweepParameter.Lambda => h.Lambda,
+        SweepParameter.Alpha => h.Alpha,
+        SweepParameter.RepsAlpha => h.RepsAlpha,
+        SweepParameter.Epochs => h.Epochs,
+        SweepParameter.LearningRate => h.LearningRate,
+        SweepParameter.NoiseAlpha => h.NoiseAlpha,
+        SweepParameter.L2Weight => h.L2Weight,
+        _ => throw new InvalidOperationException(),
+    };
+}
+
+/// <summary>Settings of <see cref="ForgettingBenchmark"/>.</summary>
+internal sealed record BenchmarkOptions
+{
+    /// <summary>The pretrained base model (a Hugging Face folder).</summary>
+    public required string ModelFolder { get; init; }
+    /// <summary>The mini-world data folder (see <see cref="MiniWorldFiles"/>).</summary>
+    public required string DataFolder { get; init; }
+    /// <summary>Receives results.csv, results.md, the charts and per-run predictions.</summary>
+    public required string OutputFolder { get; init; }
+    public IReadOnlyList<BenchmarkMethod> Methods { get; init; } = BenchmarkMethods.All;
+    /// <summary>Trained methods run with seeds 1..Seeds; the base model is deterministic and runs once.</summary>
+    public int Seeds { get; init; } = 2;
+    public Hyperparameters Defaults { get; init; } = Hyperparameters.Default;
+    public IReadOnlyList<Sweep> Sweeps { get; init; } = [];
+    public int BatchSize { get; init; } = 16;
+    /// <summary>Optimizer steps per run, overriding the epochs (for smoke tests); null trains for the epochs.</summary>
+    public int? MaxSteps { get; init; }
+    /// <summary>In-domain test items (finetune_test.jsonl); null = all.</summary>
+    public int? TestLimit { get; init; } = 100;
+    /// <summary>Items per out-of-domain category; null = all.</summary>
+    public int? OodLimit { get; init; } = 100;
+    /// <summary>Items per paraphrase template; null = all.</summary>
+    public int? ParaphraseLimit { get; init; } = 100;
+    public int MaxNewTokens { get; init; } = 48;
+    /// <summary>Prompts per generation call.</summary>
+    public int EvalBatchSize { get; init; } = 32;
+    /// <summary>Prompt template of the base model (it was pretrained with alpaca).</summary>
+    public string Template { get; init; } = "alpaca";
+    /// <summary>"cpu" or "cuda".</summary>
+    public string Device { get; init; } = "cpu";
+    /// <summary>Keep the runs already in the output folder's results.csv (written with the same settings) and run only the rest.</summary>
+    public bool Resume { get; init; }
+    /// <summary>The command line recorded in results.md.</summary>
+    public string CommandLine { get; init; } = "";
+
+    public void Validate()
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(ModelFolder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(DataFolder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(OutputFolder);
+        if (Methods.Count == 0) throw new ArgumentException("No benchmark method given.", nameof(Methods));
+        if (Seeds < 1) throw new ArgumentOutOfRangeException(nameof(Seeds), Seeds, "Seeds must be at least 1.");
+        Defaults.Validate();
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "The batch size must be at least 1.");
+        if (MaxSteps is < 1) throw new ArgumentOutOfRangeException(nameof(MaxSteps), MaxSteps, "MaxSteps must be at least 1 (or null to train for the epochs).");
+        foreach (var (limit, name) in new[] { (TestLimit, "test limit"), (OodLimit, "OOD limit"), (ParaphraseLimit, "paraphrase limit") })
+            if (limit is < 1) throw new ArgumentOutOfRangeException(name, limit, $"The {name} must be at least 1 (or unset for all items).");
+        if (MaxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "MaxNewTokens must be at least 1.");
+        if (EvalBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(EvalBatchSize), EvalBatchSize, "The evaluation batch size must be at least 1.");
+        if (Device is not ("cpu" or "cuda")) throw new ArgumentException($"Device '{Device}' is not supported; use cpu or cuda.", nameof(Device));
+        if (Sweeps.Select(s => s.Parameter).Distinct().Count() != Sweeps.Count) throw new ArgumentException("A parameter is swept twice; give each parameter one sweep.", nameof(Sweeps));
+    }
+}
+
+/// <summary>One planned run: a method with a seed and its hyper-parameters.</summary>
+/// <param name="Method">The method.</param>
+/// <param name="Seed">Training seed (1-based; 0 for the base model, which does not train).</param>
+/// <param name="Hyperparameters">The run's training settings.</param>
+/// <param name="Setting">The swept parameters' values of this run (e.g. <c>lambda=5</c>), or <c>default</c>.</param>
+internal sealed record BenchmarkRun(BenchmarkMethod Method, int Seed, string Setting, Hyperparameters Hyperparameters)
+{
+    public bool Trains => Method != BenchmarkMethod.Base;
+
+    public string Describe() => $"{Method.Name()} seed {Seed} ({Setting})";
+
+    /// <summary>
+    /// Every run of a benchmark, seed by seed so that partial results cover every method: the base model once
+    /// (seed 0), then for each seed each method at its defaults and at each value of each sweep that affects it
+    /// (duplicates of the defaults removed).
+    /// </summary>
+    public static IReadOnlyList<BenchmarkRun> Plan(BenchmarkOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var runs = new List<BenchmarkRun>();
+        if (options.Methods.Contains(BenchmarkMethod.Base))
+            runs.Add(new BenchmarkRun(BenchmarkMethod.Base, 0, "default", options.Defaults));
+        for (int seed = 1; seed <= options.Seeds; seed++)
+            foreach (var method in options.Methods.Where(m => m != BenchmarkMethod.Base))
+            {
+                var relevant = options.Sweeps.Where(s => s.Affects(method)).ToList();
+                var settings = new List<Hyperparameters> { options.Defaults };
+                foreach (var sweep in relevant)
+                    foreach (double value in sweep.Values)
+                    {
+                        var h = sweep.Apply(options.Defaults, value);
+                        if (!settings.Contains(h)) settings.Add(h);
+                    }
+                foreach (var h in settings)
+                    runs.Add(new BenchmarkRun(method, seed, Label(relevant, h), h));
+            }
+        return runs;
+    }
+
+    static string Label(IReadOnlyList<Sweep> relevant, Hyperparameters h) => relevant.Count == 0
+        ? "default"
+        : string.Join(" ", relevant.Select(s => string.Create(CultureInfo.InvariantCulture, $"{Sweep.NameOf(s.Parameter)}={s.ValueIn(h):G6}")));
+}

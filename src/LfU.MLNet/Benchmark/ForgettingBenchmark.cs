@@ -1,0 +1,341 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using LfU.MLNet.Adapters;
+using LfU.MLNet.IO;
+using LfU.MLNet.Native;
+using LfU.MLNet.Tokenization;
+using LfU.MLNet.Training;
+using static TorchSharp.torch;
+
+namespace LfU.MLNet.Benchmark;
+
+/// <summary>The mini-world test sets a benchmark run is evaluated on, after the limits.</summary>
+internal sealed record BenchmarkData(
+    IReadOnlyList<MiniWorldItem> Train,
+    IReadOnlyList<MiniWorldItem> InDomain,
+    IReadOnlyList<MiniWorldItem> OodKnowledge,
+    IReadOnlyList<MiniWorldItem> OodMath,
+    IReadOnlyList<MiniWorldItem> OodReasoning,
+    IReadOnlyList<MiniWorldItem> Paraphrased)
+{
+    /// <summary>Reads the mini-world files of <paramref name="folder"/> and keeps the first items of each test set.</summary>
+    public static BenchmarkData Load(string folder, int? testLimit, int? oodLimit, int? paraphraseLimit)
+    {
+        if (!Directory.Exists(folder))
+            throw new DirectoryNotFoundException($"Mini-world data folder '{folder}' does not exist; create it with 'lfu make-data --output {folder}'.");
+        List<MiniWorldItem> Read(string file)
+        {
+            var items = MiniWorldFiles.ReadJsonl(Path.Combine(folder, file));
+            if (items.Count == 0) throw new InvalidDataException($"'{Path.Combine(folder, file)}' has no items.");
+            return items;
+        }
+        static List<MiniWorldItem> First(List<MiniWorldItem> items, int? limit) => limit is int n ? items.Take(n).ToList() : items;
+        // The paraphrase file holds the same questions under each template: keep the first ones of every template.
+        var paraphrased = Read(MiniWorldFiles.Robustness).GroupBy(i => i.Template)
+            .SelectMany(g => paraphraseLimit is int n ? g.Take(n) : g).ToList();
+        return new BenchmarkData(
+            Read(MiniWorldFiles.FineTuneTrain),
+            First(Read(MiniWorldFiles.FineTuneTest), testLimit),
+            First(Read(MiniWorldFiles.OodKnowledge), oodLimit),
+            First(Read(MiniWorldFiles.OodMath), oodLimit),
+            First(Read(MiniWorldFiles.OodReasoning), oodLimit),
+            paraphrased);
+    }
+
+    /// <summary>Every test item, in a fixed order (the sets back to back).</summary>
+    public IReadOnlyList<MiniWorldItem> AllTests() =>
+        InDomain.Concat(OodKnowledge).Concat(OodMath).Concat(OodReasoning).Concat(Paraphrased).ToList();
+}
+
+/// <summary>
+/// The forgetting benchmark: for each method and seed, fine-tune the mini world's pretrained base model (LoRA) on the
+/// narrow new task and measure exact-match accuracy in-domain, on each out-of-domain category and under paraphrased
+/// instructions. Results are rewritten (atomically) after every run, so an interrupted benchmark keeps what it measured.
+/// </summary>
+/// <remarks>On the CPU a benchmark is deterministic: training is seeded and decoding is greedy in a fixed batching.</remarks>
+internal sealed class ForgettingBenchmark
+{
+    public const string CsvFile = "results.csv";
+    public const string MarkdownFile = "results.md";
+    public const string ScatterChartFile = "tradeoff.png";
+    public const string BarChartFile = "categories.png";
+    public const string PredictionsFolder = "predictions";
+    /// <summary>The settings every run of a results folder shares; a resume must match them.</summary>
+    public const string SettingsFile = "benchmark.json";
+
+    /// <summary>Generation also stops at the start of a new alpaca section ("\n### "); "####" answer markers never match it.</summary>
+    static readonly string[] StopStrings = ["\n### "];
+
+    readonly BenchmarkOptions _options;
+    readonly TextWriter _log;
+
+    public ForgettingBenchmark(BenchmarkOptions options, TextWriter log)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(log);
+        options.Validate();
+        _options = options;
+        _log = log;
+    }
+
+    /// <summary>
+    /// Runs every planned run and returns the results. On cancellation the files hold every completed run and
+    /// <see cref="OperationCanceledException"/> is thrown.
+    /// </summary>
+    public IReadOnlyList<BenchmarkRunResult> Run(CancellationToken cancellationToken = default)
+    {
+        var plan = BenchmarkRun.Plan(_options);
+        var data = BenchmarkData.Load(_options.DataFolder, _options.TestLimit, _options.OodLimit, _options.ParaphraseLimit);
+        bool cuda = _options.Device == "cuda";
+        TorchRuntime.EnsureInitialized(cuda);
+        if (cuda && !TorchSharp.torch.cuda.is_available())
+            throw new InvalidOperationException("Device cuda was asked for, but CUDA is not available (no GPU, or the CPU-only TorchSharp runtime is installed).");
+        var device = cuda ? CUDA : CPU;
+        string modelFolder = Path.GetFullPath(_options.ModelFolder);
+        // Fails early on a missing or mismatched model folder, before any run.
+        var (probe, _, _) = LfUModel.LoadBase(modelFolder, _options.Template, ScalarType.Float32, CPU);
+        probe.Dispose();
+        string fingerprint = ModelFingerprint.Of(modelFolder);
+        var previous = PrepareOutputFolder(plan, fingerprint);
+
+        int tests = data.AllTests().Count;
+        _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Benchmark: {plan.Count} runs ({string.Join(", ", _options.Methods.Select(m => m.Name()))}; {_options.Seeds} seed(s)); " +
+            $"{data.Train.Count} training examples; {tests} test prompts per run (in-domain {data.InDomain.Count}, OOD {data.OodKnowledge.Count}+{data.OodMath.Count}+{data.OodReasoning.Count}, paraphrased {data.Paraphrased.Count}); output {_options.OutputFolder}"));
+
+        var results = new List<BenchmarkRunResult>();
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < plan.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var run = plan[i];
+            if (previous.FirstOrDefault(r => r.Run == run) is { } earlier)
+            {
+                results.Add(earlier);
+                _log.WriteLine($"[{i + 1}/{plan.Count}] {run.Describe()}: kept from the previous results.");
+                continue;
+            }
+            var result = RunOne(run, data, modelFolder, fingerprint, device, cancellationToken);
+            results.Add(result);
+            WriteOutputs(results, plan.Count);
+            _log.WriteLine(ProgressLine(i + 1, plan, results));
+        }
+        WriteOutputs(results, plan.Count);
+        _log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Benchmark done in {Duration(clock.Elapsed.TotalSeconds)}; results in {Path.Combine(_options.OutputFolder, MarkdownFile)}."));
+        return results;
+    }
+
+    BenchmarkRunResult RunOne(BenchmarkRun run, BenchmarkData data, string modelFolder, string fingerprint, Device device, CancellationToken cancellationToken)
+    {
+        var wall = Stopwatch.StartNew();
+        var (network, tokenizer, templateSpec) = LfUModel.LoadBase(modelFolder, _options.Template, ScalarType.Float32, device);
+        LfUModel model;
+        int steps = 0;
+        double? finalLoss = null;
+        double trainSeconds = 0;
+        try
+        {
+            LoraConfig? lora = null;
+            if (run.Trains)
+            {
+                var train = Stopwatch.StartNew();
+                var builder = new ExampleBuilder(tokenizer, PromptTemplates.Resolve(templateSpec));
+                var examples = builder.BuildAll(data.Train.Select(item => (item.Prompt, item.Response)));
+                if (examples.Count != data.Train.Count)
+                    throw new InvalidDataException($"Only {examples.Count} of {data.Train.Count} fine-tuning examples could be built: {builder.Report.Summary(new ExampleBuilderOptions().CutoffLength)}");
+                var options = TrainerOptionsFor(run, tokenizer.PadId);
+                lora = options.Lora;
+                using (var trainer = new Trainer(network, options))
+                {
+                    var result = trainer.Train(examples, cancellationToken: cancellationToken);
+                    steps = result.History.Count;
+                    finalLoss = result.Final.Sft;
+                }
+                trainSeconds = train.Elapsed.TotalSeconds;
+            }
+            foreach (var p in network.parameters()) p.requires_grad = false;
+            // The network is evaluated and thrown away: merging the adapter saves its extra operations on every token.
+            if (lora is not null) LoraAdapters.MergeAll(network);
+            network.eval();
+            model = new LfUModel(network, tokenizer, templateSpec, modelFolder, fingerprint, FineTuningMode.Lora, lora);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+        using (model)
+        {
+            var evaluation = Stopwatch.StartNew();
+            var tests = data.AllTests();
+            var outputs = GenerateSortedByLength(model, tests, cancellationToken);
+            double evalSeconds = evaluation.Elapsed.TotalSeconds;
+            WritePredictions(run, tests, outputs);
+
+            int offset = 0;
+            IReadOnlyList<string> Next(int count)
+            {
+                var slice = outputs.Skip(offset).Take(count).ToList();
+                offset += count;
+                return slice;
+            }
+            double inDomain = BenchmarkMetrics.Accuracy(data.InDomain, Next(data.InDomain.Count));
+            double knowledge = BenchmarkMetrics.Accuracy(data.OodKnowledge, Next(data.OodKnowledge.Count));
+            double math = BenchmarkMetrics.Accuracy(data.OodMath, Next(data.OodMath.Count));
+            double reasoning = BenchmarkMetrics.Accuracy(data.OodReasoning, Next(data.OodReasoning.Count));
+            var byTemplate = BenchmarkMetrics.AccuracyByTemplate(data.Paraphrased, Next(data.Paraphrased.Count));
+            var (paraphraseMean, paraphraseStd) = BenchmarkMetrics.MeanAndPopulationStd(byTemplate.Values);
+            return new BenchmarkRunResult(run, inDomain, knowledge, math, reasoning, (knowledge + math + reasoning) / 3,
+                byTemplate, paraphraseMean, paraphraseStd, steps, finalLoss, tests.Count, trainSeconds, evalSeconds, wall.Elapsed.TotalSeconds);
+        }
+    }
+
+    /// <summary>Training settings of a run: LoRA r=8 α=16 on all block linears, cosine schedule with 10 % warm-up.</summary>
+    internal TrainerOptions TrainerOptionsFor(BenchmarkRun run, int padId)
+    {
+        var h = run.Hyperparameters;
+        var objective = run.Method switch
+        {
+            BenchmarkMethod.Sft => new ObjectiveOptions { Kind = ObjectiveKind.Sft },
+            BenchmarkMethod.LfULora => new ObjectiveOptions { Kind = ObjectiveKind.LfU, Perturbation = PerturbationKind.LoRA, Lambda = h.Lambda, Alpha = h.Alpha },
+            BenchmarkMethod.LfUReps => new ObjectiveOptions { Kind = ObjectiveKind.LfU, Perturbation = PerturbationKind.RepS, Lambda = h.Lambda, Alpha = h.RepsAlpha },
+            BenchmarkMethod.NEFTune => new ObjectiveOptions { Kind = ObjectiveKind.NEFTune, NoiseAlpha = h.NoiseAlpha },
+            BenchmarkMethod.L2 => new ObjectiveOptions { Kind = ObjectiveKind.L2, PenaltyWeight = h.L2Weight },
+            _ => throw new ArgumentException($"Method {run.Method.Name()} does not train.", nameof(run)),
+        };
+        return new TrainerOptions
+        {
+            Objective = objective,
+            FineTuning = FineTuning.Lora,
+            Lora = new LoraConfig(),
+            LearningRate = h.LearningRate,
+            Schedule = LearningRateSchedule.Cosine,
+            WarmupRatio = 0.1,
+            Epochs = h.Epochs,
+            MaxSteps = _options.MaxSteps,
+            BatchSize = _options.BatchSize,
+            Seed = run.Seed,
+            PadTokenId = padId,
+        };
+    }
+
+    /// <summary>
+    /// Greedy generations for every item, in item order. Prompts are generated in batches of similar length (stable
+    /// order by prompt length) so that little padding is computed; the batching is fixed, so results are reproducible.
+    /// </summary>
+    IReadOnlyList<string> GenerateSortedByLength(LfUModel model, IReadOnlyList<MiniWorldItem> items, CancellationToken cancellationToken)
+    {
+        var order = Enumerable.Range(0, items.Count).OrderBy(i => items[i].Prompt.Length).ThenBy(i => i).ToArray();
+        var settings = new GenerationSettings { MaxNewTokens = _options.MaxNewTokens, Temperature = 0, StopStrings = StopStrings };
+        var sorted = model.Generate(order.Select(i => items[i].Prompt).ToList(), settings, _options.EvalBatchSize, cancellationToken);
+        var outputs = new string[items.Count];
+        for (int k = 0; k < order.Length; k++) outputs[order[k]] = sorted[k];
+        return outputs;
+    }
+
+    void WritePredictions(BenchmarkRun run, IReadOnlyList<MiniWorldItem> items, IReadOnlyList<string> outputs)
+    {
+        using var buffer = new MemoryStream();
+        for (int i = 0; i < items.Count; i++)
+        {
+            using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            {
+                json.WriteStartObject();
+                json.WriteString("category", items[i].Category);
+                json.WriteString("task", items[i].Task);
+                json.WriteNumber("template", items[i].Template);
+                json.WriteString("prompt", items[i].Prompt);
+                json.WriteString("answer", items[i].Answer);
+                json.WriteString("output", outputs[i]);
+                json.WriteBoolean("correct", BenchmarkMetrics.IsCorrect(outputs[i], items[i]));
+                json.WriteEndObject();
+            }
+            buffer.WriteByte((byte)'\n');
+        }
+        AtomicFile.WriteAllBytes(Path.Combine(_options.OutputFolder, PredictionsFolder, PredictionsFileName(run)), buffer.ToArray());
+    }
+
+    /// <summary>e.g. <c>lfu-lora_lambda-5_seed1.jsonl</c>: only file-name-safe characters.</summary>
+    internal static string PredictionsFileName(BenchmarkRun run)
+    {
+        string setting = run.Setting == "default" ? "" : "_" + new string(run.Setting.Select(c => char.IsAsciiLetterOrDigit(c) || c == '.' ? c : '-').ToArray());
+        return $"{run.Method.Name()}{setting}_seed{run.Seed}.jsonl";
+    }
+
+    void WriteOutputs(IReadOnlyList<BenchmarkRunResult> results, int planned)
+    {
+        string folder = _options.OutputFolder;
+        AtomicFile.WriteAllText(Path.Combine(folder, CsvFile), BenchmarkReport.Csv(results));
+        AtomicFile.WriteAllText(Path.Combine(folder, MarkdownFile), BenchmarkReport.Markdown(results, _options, planned));
+        AtomicFile.WriteAllBytes(Path.Combine(folder, ScatterChartFile), BenchmarkCharts.TradeOff(results));
+        AtomicFile.WriteAllBytes(Path.Combine(folder, BarChartFile), BenchmarkCharts.Categories(results));
+    }
+
+    /// <summary>
+    /// Creates the output folder and records the shared settings; with <see cref="BenchmarkOptions.Resume"/>, checks them
+    /// against the recorded ones and returns the previous results of planned runs.
+    /// </summary>
+    List<BenchmarkRunResult> PrepareOutputFolder(IReadOnlyList<BenchmarkRun> plan, string fingerprint)
+    {
+        string folder = _options.OutputFolder;
+        string settingsPath = Path.Combine(folder, SettingsFile), csvPath = Path.Combine(folder, CsvFile);
+        string settings = SettingsJson(fingerprint);
+        var previous = new List<BenchmarkRunResult>();
+        if (_options.Resume && File.Exists(csvPath))
+        {
+            string recorded = File.Exists(settingsPath) ? File.ReadAllText(settingsPath) : "";
+            if (recorded != settings)
+                throw new InvalidOperationException($"Cannot resume: the results in '{folder}' were produced with other settings (see {SettingsFile}: model weights, data, limits, " +
+                                                    "generation length, batch sizes or template differ). Use the same options, another --output, or drop --resume to start over.");
+            previous = BenchmarkReport.ParseCsv(File.ReadAllText(csvPath), csvPath, plan);
+            _log.WriteLine($"Resuming: {previous.Count} of {plan.Count} runs are in {csvPath}.");
+        }
+        Directory.CreateDirectory(folder);
+        AtomicFile.WriteAllText(settingsPath, settings);
+        return previous;
+    }
+
+    /// <summary>Everything besides the per-run hyper-parameters (which results.csv records) that a result depends on.</summary>
+    string SettingsJson(string fingerprint)
+    {
+        var o = _options;
+        var settings = new SortedDictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["model_sha256"] = fingerprint,
+            ["data"] = Path.GetFullPath(o.DataFolder),
+            ["template"] = o.Template,
+            ["device"] = o.Device,
+            ["batch_size"] = o.BatchSize,
+            ["max_steps"] = o.MaxSteps,
+            ["test_limit"] = o.TestLimit,
+            ["ood_limit"] = o.OodLimit,
+            ["paraphrase_limit"] = o.ParaphraseLimit,
+            ["max_new_tokens"] = o.MaxNewTokens,
+            ["eval_batch_size"] = o.EvalBatchSize,
+        };
+        return JsonSerializer.Serialize(settings, new JsonSerializerOptions { WriteIndented = true }) + "\n";
+    }
+
+    static string ProgressLine(int done, IReadOnlyList<BenchmarkRun> plan, IReadOnlyList<BenchmarkRunResult> results)
+    {
+        var r = results[^1];
+        // Remaining time from the mean wall time of finished runs of the same kind (trained or not).
+        double Mean(bool trains) => results.Where(x => x.Run.Trains == trains).Select(x => x.WallSeconds).DefaultIfEmpty(results.Average(x => x.WallSeconds)).Average();
+        double eta = plan.Skip(done).Sum(run => Mean(run.Trains));
+        var line = new StringBuilder();
+        line.Append(CultureInfo.InvariantCulture, $"[{done}/{plan.Count}] {r.Run.Describe()}: in-domain {r.InDomain:F3} | OOD {r.OodAverage:F3} ");
+        line.Append(CultureInfo.InvariantCulture, $"(knowledge {r.OodKnowledge:F3}, math {r.OodMath:F3}, reasoning {r.OodReasoning:F3}) | paraphrase {r.ParaphraseMean:F3} ± {r.ParaphraseStd:F3} | ");
+        if (r.Run.Trains) line.Append(CultureInfo.InvariantCulture, $"train {r.TrainSeconds:F1} s ({r.Steps} steps, loss {r.FinalLoss:F3}), ");
+        line.Append(CultureInfo.InvariantCulture, $"eval {r.EvalSeconds:F1} s ({r.Generations} prompts, {r.Generations / Math.Max(r.EvalSeconds, 1e-9):F1}/s), wall {r.WallSeconds:F1} s");
+        if (done < plan.Count) line.Append(" | ETA ").Append(Duration(eta));
+        return line.ToString();
+    }
+
+    internal static string Duration(double seconds)
+    {
+        var t = TimeSpan.FromSeconds(Math.Round(seconds));
+        return t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds:D2}s" : $"{t.Seconds}s";
+    }
+}
