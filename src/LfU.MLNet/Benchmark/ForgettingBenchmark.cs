@@ -159,7 +159,7 @@ internal sealed class ForgettingBenchmark
             // The network is evaluated and thrown away: merging the adapter saves its extra operations on every token.
             if (lora is not null) LoraAdapters.MergeAll(network);
             network.eval();
-            model = new LfUModel(network, tokenizer, templateSpec, modelFolder, fingerprint, FineTuningMode.Lora, lora);
+            model = new LfUModel(network, tokenizer, templateSpec, modelFolder, modelFolder, fingerprint, FineTuningMode.Lora, lora);
         }
         catch
         {
