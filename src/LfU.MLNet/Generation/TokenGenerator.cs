@@ -30,9 +30,12 @@ public static class TokenGenerator
     /// <param name="model">The model; run under no_grad.</param>
     /// <param name="inputIds">(B, T) prompt ids, left-padded.</param>
     /// <param name="attentionMask">(B, T) 1 for prompt tokens, 0 for padding.</param>
+    /// <param name="maxNewTokens">Most tokens generated per row.</param>
+    /// <param name="sampling">Greedy (default) or sampling settings.</param>
     /// <param name="eosIds">Tokens that end a row; empty to always generate <paramref name="maxNewTokens"/>.</param>
     /// <param name="padId">Token fed to rows that have finished.</param>
     /// <param name="shouldStop">Optional check on a row's tokens so far (e.g. a stop string); true ends that row.</param>
+    /// <param name="cancellationToken">Checked before every decoding step.</param>
     public static long[][] Generate(CausalLM model, Tensor inputIds, Tensor attentionMask, int maxNewTokens,
         SamplingOptions? sampling = null, IReadOnlyCollection<int>? eosIds = null, long padId = 0,
         Func<int, IReadOnlyList<long>, bool>? shouldStop = null, CancellationToken cancellationToken = default)

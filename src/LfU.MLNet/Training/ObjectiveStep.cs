@@ -70,6 +70,8 @@ internal sealed class ObjectiveStep : IDisposable
     /// </summary>
     public StepLosses Accumulate(TokenBatch batch, TokenBatch? ascentBatch, double weight)
     {
+        if (batch.Labels is null || (ascentBatch is not null && ascentBatch.Labels is null))
+            throw new ArgumentException("Training batches need labels (-100 where nothing is learnt); collate them with Collator.CollateForTraining.", nameof(batch));
         using var scope = NewDisposeScope();
         return _options.Kind switch
         {
@@ -137,7 +139,7 @@ internal sealed class ObjectiveStep : IDisposable
             // One backward for both: the union of trainable and perturbed tensors (identical under LoRA training).
             var inputs = _trainable.Concat(_loraPerturbed).Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>().ToList();
             var grads = Grad(sft, inputs);
-            var byParam = inputs.Zip(grads).ToDictionary(x => (Tensor)x.First, x => x.Second, ReferenceEqualityComparer.Instance);
+            var byParam = inputs.Zip(grads).ToDictionary(x => (object)x.First, x => x.Second, ReferenceEqualityComparer.Instance);
             AccumulateInto(_trainable, _trainable.Select(p => byParam[p]).ToArray(), weight);
             ascent = _loraPerturbed.Select(p => byParam[p]).ToArray();
         }
@@ -230,7 +232,7 @@ internal sealed class ObjectiveStep : IDisposable
     bool NeedsHidden => _options.Consistency != ConsistencyMeasure.LogitKl;
 
     /// <summary>Response positions: labels != -100, unshifted, as the official code does. (B, T) bool</summary>
-    static Tensor ResponseMask(TokenBatch batch) => batch.Labels != -100;
+    static Tensor ResponseMask(TokenBatch batch) => batch.Labels! != -100;
 
     /// <summary>The detached clean quantities the consistency compares against: response rows of the chosen states, or logits.</summary>
     Tensor[] Reference(CausalLMOutput clean, Tensor response)
