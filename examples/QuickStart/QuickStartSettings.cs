@@ -17,7 +17,7 @@ public sealed record QuickStartSettings
     public required string ModelFolder { get; init; }
     public required string DataFolder { get; init; }
     public required string OutputFolder { get; init; }
-    public int Epochs { get; init; } = 3;
+    public int Epochs { get; init; } = 10;
     /// <summary>Stop after this many optimizer steps (quick mode); null trains for <see cref="Epochs"/>.</summary>
     public int? MaxSteps { get; init; }
     public int? MaxTrainRows { get; init; }
@@ -62,7 +62,7 @@ public sealed record QuickStartSettings
             ModelFolder = Path.GetFullPath(model ?? InRepository(Path.Combine("data", "models", "mini-world"))),
             DataFolder = Path.GetFullPath(data ?? InRepository(Path.Combine("data", "mini-world"))),
             OutputFolder = Path.GetFullPath(output ?? InRepository(Path.Combine("artifacts", "quickstart"))),
-            Epochs = epochs ?? (quick ? 1 : 3),
+            Epochs = epochs ?? (quick ? 1 : 10), // the mini model needs ~10 epochs at lr 3e-3 to pick the new task up at all
             MaxSteps = quick ? 2 : null,
             MaxTrainRows = maxTrain ?? (quick ? 8 : null),
             EvalRows = evalRows ?? (quick ? 4 : 100),
