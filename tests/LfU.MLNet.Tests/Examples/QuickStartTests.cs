@@ -54,7 +54,7 @@ public sealed class QuickStartTests : IDisposable
         Assert.Equal(Path.Combine(root, "data", "models", "mini-world"), settings.ModelFolder);
         Assert.Equal(Path.Combine(root, "data", "mini-world"), settings.DataFolder);
         Assert.Equal(Path.Combine(root, "artifacts", "quickstart"), settings.OutputFolder);
-        Assert.Equal((3, null, null, 100), (settings.Epochs, settings.MaxSteps, settings.MaxTrainRows, settings.EvalRows));
+        Assert.Equal((10, null, null, 100), (settings.Epochs, settings.MaxSteps, settings.MaxTrainRows, settings.EvalRows));
     }
 
     [Theory]
