@@ -32,20 +32,27 @@ internal static class BenchCommand
         };
         var peak = new Option<double?>("--peak-tflops") { Description = "The device's peak dense TFLOP/s in this dtype (e.g. 989 for an H100 SXM in bfloat16), to report MFU." };
         var seed = new Option<long>("--seed") { Description = "Seed of the random weights.", DefaultValueFactory = _ => 0 };
+        var pytorch = new Option<FileInfo?>("--pytorch-reference")
+        {
+            Description = "Also run this PyTorch benchmark script (shared/bench/pt_lfu_bench.py) with python3 in the same call, on the same shape, and print the ratios.",
+        };
+        var pytorchShape = new Option<string>("--pytorch-shape") { Description = "The script's shape name for --config (1b, 3b or 8b).", DefaultValueFactory = _ => "8b" };
 
         var command = new Command("bench", "Benchmark training steps (SFT, LfU+LoRA same/independent batch, LfU+RepS) on a random model of a given shape.")
         {
-            config, batch, sequence, steps, warmup, dtype, device, objectives, peak, seed,
+            config, batch, sequence, steps, warmup, dtype, device, objectives, peak, seed, pytorch, pytorchShape,
         };
         command.SetAction(parse => Run(
             parse.GetValue(config)!, parse.GetValue(batch), parse.GetValue(sequence), parse.GetValue(steps), parse.GetValue(warmup),
-            parse.GetValue(dtype), parse.GetValue(device)!, parse.GetValue(objectives)!, parse.GetValue(peak), parse.GetValue(seed)));
+            parse.GetValue(dtype), parse.GetValue(device)!, parse.GetValue(objectives)!, parse.GetValue(peak), parse.GetValue(seed),
+            parse.GetValue(pytorch), parse.GetValue(pytorchShape)!));
         return command;
     }
 
     static int Run(FileInfo configFile, int batch, int sequence, int steps, int warmup, string? dtypeName, string deviceName,
-        string objectiveList, double? peakTflops, long seed)
+        string objectiveList, double? peakTflops, long seed, FileInfo? pytorchScript = null, string pytorchShape = "8b")
     {
+        if (pytorchScript is { Exists: false }) throw new FileNotFoundException($"--pytorch-reference: '{pytorchScript.FullName}' does not exist.");
         if (batch <= 0) throw new ArgumentException($"--batch must be at least 1 (got {batch}).");
         if (sequence <= 1) throw new ArgumentException($"--seq must be at least 2 (got {sequence}).");
         if (steps <= 0) throw new ArgumentException($"--steps must be at least 1 (got {steps}).");
@@ -84,9 +91,11 @@ internal static class BenchCommand
         Console.WriteLine();
         Console.WriteLine("| objective | median step (ms) | tokens/s | peak memory | matmul TFLOP/s | MFU |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        var ours = new Dictionary<string, double>();
         foreach (string name in names)
         {
             var r = StepBenchmark.Run(model, name, batch, sequence, steps, warmup, memory);
+            ours[name] = r.MedianSeconds * 1000;
             double tflops = r.FlopsPerSecond / 1e12;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {r.Objective} | {r.MedianSeconds * 1000:F1} | {r.TokensPerSecond:F0} | {FormatBytes(r.PeakMemoryBytes)} | {tflops:F2} | {(peakTflops is double p ? $"{100 * tflops / p:F1}%" : "n/a")} |"));
@@ -95,6 +104,12 @@ internal static class BenchCommand
         Console.WriteLine($"Peak memory: {memory.Description}; it only grows, so each row shows the peak up to that objective.");
         Console.WriteLine("FLOPs: forward F = tokens·(2·P + 4·L·T·H) (P: block projection and head weights; L layers; H = heads·head_dim); " +
                           "a LoRA backward ≈ F (input gradients only); SFT = 2F, LfU same-batch and RepS = 4F, LfU independent-batch = 6F.");
+        if (pytorchScript is not null)
+        {
+            model.Dispose(); // free the device for the PyTorch process
+            Console.WriteLine();
+            Console.WriteLine(PyTorchReference.Compare(ours, PyTorchReference.Run(pytorchScript.FullName, pytorchShape, batch, sequence, steps)));
+        }
         return 0;
     }
 
