@@ -78,6 +78,33 @@ public static class LoraAdapters
         foreach (var (_, layer) in model.BlockLinears()) layer.Merge();
     }
 
+    /// <summary>
+    /// Runs <paramref name="action"/> with every adapter folded into its base weight, then restores the base weights
+    /// bit for bit from host copies (un-merging by subtraction would leave float rounding behind).
+    /// </summary>
+    public static void WithMerged(CausalLM model, Action action)
+    {
+        var originals = new List<(LoraLinear Layer, Tensor Weight)>();
+        try
+        {
+            foreach (var (_, layer) in model.BlockLinears())
+                if (layer.HasLora && !layer.IsMerged)
+                {
+                    originals.Add((layer, layer.weight.detach().cpu().clone()));
+                    layer.Merge();
+                }
+            action();
+        }
+        finally
+        {
+            foreach (var (layer, weight) in originals)
+            {
+                layer.RestoreUnmerged(weight);
+                weight.Dispose();
+            }
+        }
+    }
+
     /// <summary>Undoes <see cref="MergeAll"/>.</summary>
     public static void UnmergeAll(CausalLM model)
     {

@@ -95,6 +95,14 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         _merged = false;
     }
 
+    /// <summary>Undoes a merge exactly, by copying the base weight saved before it back (no rounding left behind).</summary>
+    internal void RestoreUnmerged(Tensor originalWeight)
+    {
+        using var _ = no_grad();
+        weight.copy_(originalWeight);
+        _merged = false;
+    }
+
     /// <summary>True when the adapter is currently folded into the base weight.</summary>
     public bool IsMerged => _merged;
 

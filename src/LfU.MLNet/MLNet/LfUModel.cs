@@ -225,9 +225,7 @@ public sealed class LfUModel : ITextModel
     public void SaveMerged(string folder)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        LoraAdapters.MergeAll(Network);
-        try { PretrainedModel.Save(Network, folder); }
-        finally { LoraAdapters.UnmergeAll(Network); }
+        LoraAdapters.WithMerged(Network, () => PretrainedModel.Save(Network, folder));
         foreach (var (file, bytes) in _tokenizerFiles)
             AtomicFile.WriteAllBytes(Path.Combine(folder, file), bytes);
     }

@@ -114,5 +114,6 @@ public sealed class LfUModelTests : IDisposable
             Assert.All(expectedScores.Zip(merged.Score(_prompts, responses)), p => Assert.Equal(p.First.Total, p.Second.Total, 4));
         }
         Assert.Equal(expected, model.Generate(_prompts, settings)); // merging for the export left the adapter as it was
+        Assert.Equal(expectedScores, model.Score(_prompts, responses)); // ... and the base weights bit for bit
     }
 }
