@@ -132,15 +132,22 @@ public sealed class HfTokenizer
         if (File.Exists(modelPath))
         {
             SentencePieceTokenizer sentencePiece;
+            byte[] bytes = File.ReadAllBytes(modelPath); // real I/O errors surface here, as themselves
             try
             {
-                using FileStream stream = File.OpenRead(modelPath);
-                sentencePiece = LlamaTokenizer.Create(stream, addBeginOfSentence: false, addEndOfSentence: false);
+                sentencePiece = LlamaTokenizer.Create(new MemoryStream(bytes, writable: false), addBeginOfSentence: false, addEndOfSentence: false);
             }
-            catch (Exception e) when (e is not IOException)
+            catch (Exception e)
             {
+                // Any failure past this point is the file's content (protobuf errors derive from IOException).
                 throw new InvalidDataException($"tokenizer.model: not a SentencePiece model this library can read ({e.Message}).", e);
             }
+            // Like transformers' LlamaTokenizer: the model's own <s> and </s> unless tokenizer_config.json names others.
+            config = config with
+            {
+                BosToken = config.BosToken ?? (sentencePiece.BeginningOfSentenceId >= 0 ? sentencePiece.BeginningOfSentenceToken : null),
+                EosToken = config.EosToken ?? (sentencePiece.EndOfSentenceId >= 0 ? sentencePiece.EndOfSentenceToken : null),
+            };
             var addedTokens = MergeConfigAddedTokens([], config, sentencePiece.Vocabulary);
             foreach (var (content, id) in new[] { (sentencePiece.BeginningOfSentenceToken, sentencePiece.BeginningOfSentenceId), (sentencePiece.EndOfSentenceToken, sentencePiece.EndOfSentenceId) })
                 if (id >= 0 && addedTokens.All(t => t.Id != id)) addedTokens.Add(new AddedToken(id, content, Special: true));
