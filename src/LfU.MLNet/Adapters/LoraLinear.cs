@@ -60,21 +60,25 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         var device = weight.device;
         var a = nn.Linear(InFeatures, rank, hasBias: false, device: device, dtype: dtype);
         var b = nn.Linear(rank, OutFeatures, hasBias: false, device: device, dtype: dtype);
-        using (no_grad())
-        {
-            // kaiming_uniform_(a=√5) reduces to U(-1/√fan_in, 1/√fan_in); written out to take a seeded generator.
-            double bound = 1.0 / Math.Sqrt(InFeatures);
-            // Tensor.uniform_, not nn.init.uniform_: TorchSharp 0.107's nn.init ignores the generator.
-            a.weight!.uniform_(-bound, bound, generator);
-            nn.init.zeros_(b.weight!);
-        }
         lora_A = a;
         lora_B = b;
         register_module("lora_A", a);
         register_module("lora_B", b);
+        ResetLora(generator);
         _dropout = dropout > 0 ? nn.Dropout(dropout) : null;
         if (_dropout is not null) register_module("lora_dropout", _dropout);
         Scaling = useRsLora ? alpha / Math.Sqrt(rank) : alpha / rank;
+    }
+
+    /// <summary>Re-initialises the attached adapter as PEFT does: A Kaiming-uniform (a = √5), B zero (a no-op update).</summary>
+    internal void ResetLora(Generator? generator)
+    {
+        using var _ = no_grad();
+        // kaiming_uniform_(a=√5) reduces to U(-1/√fan_in, 1/√fan_in); written out to take a seeded generator.
+        double bound = 1.0 / Math.Sqrt(InFeatures);
+        // Tensor.uniform_, not nn.init.uniform_: TorchSharp 0.107's nn.init ignores the generator.
+        lora_A!.weight!.uniform_(-bound, bound, generator);
+        lora_B!.weight!.zero_();
     }
 
     /// <summary>Adds the adapter's product into the base weight (inference speed; the adapter is kept for unmerge).</summary>

@@ -174,14 +174,8 @@ internal sealed class ObjectiveStep : IDisposable
 
     void ResetAuxiliaryLora()
     {
-        using var _ = no_grad();
-        for (int i = 0; i < _loraPerturbed.Count; i += 2)
-        {
-            var a = _loraPerturbed[i];
-            double bound = 1.0 / Math.Sqrt(a.shape[1]);
-            a.uniform_(-bound, bound, _rng);
-            _loraPerturbed[i + 1].zero_();
-        }
+        foreach (var (_, layer) in _model.BlockLinears())
+            if (layer.HasLora) layer.ResetLora(_rng);
     }
 
     // ---- LfU with representation steering ----
@@ -289,7 +283,7 @@ internal sealed class ObjectiveStep : IDisposable
     }
 
     /// <summary>‖g‖₂ over all tensors together, as a float64 scalar tensor (no host sync).</summary>
-    static Tensor GlobalNorm(IReadOnlyList<Tensor> tensors) =>
+    internal static Tensor GlobalNorm(IReadOnlyList<Tensor> tensors) =>
         stack(tensors.Select(t => t.to(ScalarType.Float64).pow(2).sum()).ToArray()).sum().sqrt();
 
     /// <summary>α / ‖g‖, or 0 when the gradient vanishes (then the auxiliary model equals the clean one).</summary>

@@ -212,7 +212,7 @@ public sealed class Trainer : IDisposable
         var grads = _trainable.Select(t => t.Parameter.grad).Where(g => g is not null && !g.IsInvalid).Select(g => g!).ToList();
         var norm = grads.Count == 0
             ? tensor(0.0, ScalarType.Float64)
-            : stack(grads.Select(g => g.to(ScalarType.Float64).pow(2).sum()).ToArray()).sum().sqrt();
+            : ObjectiveStep.GlobalNorm(grads);
         gradNorm = norm.item<double>();
         if (!double.IsFinite(gradNorm))
             throw new TrainingDivergedException(step + 1, $"the gradient norm is {gradNorm}", lastCheckpoint);

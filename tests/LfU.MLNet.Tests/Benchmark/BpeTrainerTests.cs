@@ -242,7 +242,7 @@ public class BpeTrainerTests
     [Fact]
     public void CommittedMiniWorldTokenizerIsWhatTheTrainerMakes()
     {
-        string directory = Path.Combine(MiniWorldTests.RepositoryRoot(), "data", "mini-world");
+        string directory = Path.Combine(TinyTextModel.RepositoryRoot(), "data", "mini-world");
         var pretrain = MiniWorldFiles.ReadJsonl(Path.Combine(directory, MiniWorldFiles.Pretrain));
         var bpe = BpeTrainer.Train(MiniWorld.TokenizerCorpus(pretrain), 1024, splitDigits: true);
         Assert.Equal(File.ReadAllBytes(Path.Combine(directory, "tokenizer", TrainedBpe.TokenizerFile)), bpe.ToTokenizerJson());

@@ -334,7 +334,7 @@ public class MiniWorldTests
     [Fact]
     public void CommittedDataIsWhatTheGeneratorProduces()
     {
-        string directory = Path.Combine(RepositoryRoot(), "data", "mini-world");
+        string directory = Path.Combine(TinyTextModel.RepositoryRoot(), "data", "mini-world");
         using var manifest = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(directory, MiniWorldFiles.ManifestFile)));
         var root = manifest.RootElement;
         Assert.Equal(MiniWorld.GeneratorVersion, root.GetProperty("generatorVersion").GetString());
@@ -357,12 +357,5 @@ public class MiniWorldTests
             Assert.Equal(expected, Convert.ToHexStringLower(SHA256.HashData(MiniWorldFiles.ToJsonl(items))));
             Assert.Equal(expected, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(directory, file)))));
         }
-    }
-
-    internal static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "LfU.MLNet.sln"))) return dir.FullName;
-        throw new InvalidOperationException($"No LfU.MLNet.sln above {AppContext.BaseDirectory}.");
     }
 }
