@@ -18,6 +18,9 @@ internal sealed class ConsoleProgress : IProgress<TrainingProgress>, IDisposable
     readonly object _gate = new();
     int _drawnLength;
 
+    /// <summary>Model FLOPs per trained token (6·N for a forward and backward pass); when set, each step also shows GFLOP/s.</summary>
+    internal double? FlopsPerToken { get; init; }
+
     /// <param name="output">Where to draw.</param>
     /// <param name="inPlace">Redraw one line with carriage returns (a terminal) instead of printing lines.</param>
     /// <param name="printEvery">In line mode, print every this many items (and the first and last).</param>
@@ -39,7 +42,8 @@ internal sealed class ConsoleProgress : IProgress<TrainingProgress>, IDisposable
         string losses = m.Consistency is double c ? $"(sft {m.Sft:F3}, cons {c:G3})"
             : m.Penalty is double p ? $"(sft {m.Sft:F3}, penalty {p:G3})"
             : "";
-        string detail = Invariant($"loss {m.Total:F3} {losses} lr {m.LearningRate:0.0e+00} {value.TokensPerSecond:F0} tok/s").Replace("  ", " ");
+        string flops = FlopsPerToken is double f ? Invariant($" {value.TokensPerSecond * f / 1e9:F1} GFLOP/s") : "";
+        string detail = Invariant($"loss {m.Total:F3} {losses} lr {m.LearningRate:0.0e+00} {value.TokensPerSecond:F0} tok/s{flops}").Replace("  ", " ");
         Update("step", m.Step, value.TotalSteps, detail, value.Remaining);
         if (value.Validation is { } v) Message(Invariant($"step {v.Step}: validation loss {v.Loss:F4} ({v.Tokens} tokens)"));
     }

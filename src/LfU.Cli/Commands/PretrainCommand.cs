@@ -6,6 +6,7 @@ using LfU.MLNet.IO;
 using LfU.MLNet.Model;
 using LfU.MLNet.Tokenization;
 using LfU.MLNet.Training;
+using TorchSharp;
 
 namespace LfU.Cli.Commands;
 
@@ -32,10 +33,22 @@ internal static class PretrainCommand
         var seed = new Option<long>("--seed") { Description = "Seed of initialisation and shuffling.", DefaultValueFactory = _ => 0 };
         var checkpoints = new Option<DirectoryInfo?>("--checkpoint-dir") { Description = "Write resumable checkpoints here (every 200 steps and on Ctrl+C)." };
         var resume = new Option<DirectoryInfo?>("--resume") { Description = "Resume from a checkpoint (folder) written by --checkpoint-dir." };
+        var pack = new Option<int>("--pack") { Description = "Pack examples into rows of this many tokens (each example attends only to itself); 0 pads one example per row.", DefaultValueFactory = _ => 128 };
+        var attention = new Option<string>("--attention") { Description = "Attention kernel: eager (explicit matmuls; fastest on a CPU for short packed rows) or sdpa (fused; best on CUDA).", DefaultValueFactory = _ => "eager" };
+        attention.AcceptOnlyFromAmong("eager", "sdpa");
+        var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW's decoupled weight decay.", DefaultValueFactory = _ => 0.1 };
+        var precision = new Option<string>("--precision") { Description = "Compute dtype: auto (bfloat16 where the CPU or GPU runs it natively), bf16 or fp32. Weights and optimizer stay float32.", DefaultValueFactory = _ => "auto" };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads for TorchSharp (default: all cores); leave one free to keep the machine usable." };
         var command = new Command("pretrain", "Train a small Llama-style model from scratch on instruction data (the bundled mini-world model).")
-            { data, tokenizer, output, hidden, layers, heads, kvHeads, intermediate, epochs, maxSteps, batch, lr, seed, checkpoints, resume };
+            { data, tokenizer, output, hidden, layers, heads, kvHeads, intermediate, epochs, maxSteps, batch, lr, seed, checkpoints, resume, pack, precision, attention, weightDecay, threads };
+        precision.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string>() is string p && !ComputePrecision.Names.Contains(p.ToLowerInvariant()))
+                r.AddError($"--precision must be one of {string.Join(", ", ComputePrecision.Names)}; got '{p}'.");
+        });
         command.SetAction((parse, cancellationToken) =>
         {
+            if (parse.GetValue(threads) is int n) torch.set_num_threads(n);
             var shape = (parse.GetValue(hidden), parse.GetValue(layers), parse.GetValue(heads), parse.GetValue(kvHeads), parse.GetValue(intermediate));
             Run(parse.GetValue(data)!.FullName, parse.GetValue(tokenizer)!.FullName, parse.GetValue(output)!.FullName, shape,
                 new TrainerOptions
@@ -44,21 +57,24 @@ internal static class PretrainCommand
                     FineTuning = FineTuning.Full,
                     LearningRate = parse.GetValue(lr),
                     WarmupRatio = 0.05,
-                    WeightDecay = 0.01,
+                    WeightDecay = parse.GetValue(weightDecay),
+                    AdamBeta2 = 0.95, // the usual choice for pretraining from scratch (nanoGPT, Llama)
                     Epochs = parse.GetValue(epochs),
                     MaxSteps = parse.GetValue(maxSteps),
                     BatchSize = parse.GetValue(batch),
                     Seed = parse.GetValue(seed),
                     CheckpointFolder = parse.GetValue(checkpoints)?.FullName,
                     CheckpointEverySteps = parse.GetValue(checkpoints) is null ? null : 200,
-                }, parse.GetValue(resume)?.FullName, cancellationToken);
+                    ComputeDType = ComputePrecision.Resolve(parse.GetValue(precision)!, torch.CPU),
+                }, parse.GetValue(pack), parse.GetValue(attention) == "eager" ? AttentionImplementation.Eager : AttentionImplementation.Sdpa,
+                parse.GetValue(resume)?.FullName, cancellationToken);
             return Task.FromResult(0);
         });
         return command;
     }
 
     static void Run(string dataPath, string tokenizerDir, string outputDir,
-        (int Hidden, int Layers, int Heads, int KvHeads, int Intermediate) shape, TrainerOptions options, string? resume, CancellationToken cancellationToken)
+        (int Hidden, int Layers, int Heads, int KvHeads, int Intermediate) shape, TrainerOptions options, int packLength, AttentionImplementation attention, string? resume, CancellationToken cancellationToken)
     {
         var tokenizer = HfTokenizer.FromFolder(tokenizerDir);
         if (shape.Hidden % shape.Heads != 0) throw new ArgumentException($"--hidden {shape.Hidden} must be a multiple of --heads {shape.Heads}.");
@@ -88,13 +104,26 @@ internal static class PretrainCommand
         var builder = new ExampleBuilder(tokenizer, PromptTemplates.ByName("alpaca"), new ExampleBuilderOptions { CutoffLength = 256, TrainOnPrompt = true });
         var examples = builder.BuildAll(items.Select(i => (i.Prompt, i.Response)));
         Console.WriteLine($"{builder.Report.Summary(256)}");
-        using var model = new CausalLM(config);
+        long tokens = examples.Sum(e => (long)e.InputIds.Length);
+        if (packLength > 0)
+        {
+            // Seeded shuffle before packing, so that rows mix categories however the file is ordered.
+            var random = new Random(checked((int)(options.Seed & 0x7FFFFFFF)));
+            var shuffled = examples.ToArray();
+            random.Shuffle(shuffled);
+            examples = SequencePacker.Pack(shuffled, packLength).ToList();
+            Console.WriteLine($"Packed into {examples.Count} rows of at most {packLength} tokens ({100.0 * tokens / ((long)examples.Count * packLength):F1} % filled).");
+        }
+        using var model = new CausalLM(config) { AttentionImplementation = attention };
         model.InitializeWeights(0.02, options.Seed);
         long parameters = model.parameters().Sum(p => p.numel());
-        Console.WriteLine($"Model: {shape.Layers} layers, hidden {shape.Hidden}, {parameters / 1e6:F2}M parameters; {examples.Count} examples, {examples.Sum(e => (long)e.InputIds.Length)} tokens per epoch.");
+        // 6·N FLOPs per token (forward and backward) over every matmul weight; the tied embedding counts once, as the output head.
+        double flopsPerToken = 6.0 * parameters;
+        Console.WriteLine($"Model: {shape.Layers} layers, hidden {shape.Hidden}, {parameters / 1e6:F2}M parameters; {tokens} tokens per epoch; " +
+            $"compute {options.ComputeDType?.ToString() ?? "float32"}, {attention} attention, {torch.get_num_threads()} threads.");
 
         using var trainer = new Trainer(model, options with { PadTokenId = tokenizer.PadId });
-        using var progress = ConsoleProgress.OnStandardOutput(printEvery: 20);
+        using var progress = new ConsoleProgress(Console.Out, !Console.IsOutputRedirected, printEvery: 20) { FlopsPerToken = flopsPerToken };
         var result = trainer.Train(examples, null, progress, resume, cancellationToken);
         progress.Complete();
         foreach (var p in model.parameters()) p.requires_grad = false;
@@ -106,6 +135,8 @@ internal static class PretrainCommand
             new JsonObject { ["bos_token_id"] = tokenizer.BosId, ["eos_token_id"] = tokenizer.EosId, ["pad_token_id"] = tokenizer.PadId, ["do_sample"] = false }.ToJsonString());
         var log = string.Join("\n", result.History.Select(m => $"{m.Step},{m.Sft:R},{m.LearningRate:R},{m.Seconds:R}"));
         AtomicFile.WriteAllText(Path.Combine(outputDir, "pretrain_log.csv"), "step,loss,lr,seconds\n" + log + "\n");
-        Console.WriteLine($"Wrote {outputDir}: final loss {result.Final.Sft:F4} after {result.History.Count} steps ({result.History.Sum(m => m.Seconds) / 60:F1} min).");
+        double seconds = result.History.Sum(m => m.Seconds), trained = result.History.Sum(m => (double)m.Tokens);
+        Console.WriteLine($"Wrote {outputDir}: final loss {result.Final.Sft:F4} after {result.History.Count} steps ({seconds / 60:F1} min of training, " +
+            $"{trained / seconds:F0} tokens/s, {trained / seconds * flopsPerToken / 1e9:F1} model GFLOP/s).");
     }
 }

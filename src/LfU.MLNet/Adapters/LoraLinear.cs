@@ -1,3 +1,4 @@
+using LfU.MLNet.Model;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -41,7 +42,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        var y = nn.functional.linear(x, weight, bias);
+        var y = nn.functional.linear(x, ComputeCast.AsDType(weight, x.dtype), bias is null ? null : ComputeCast.AsDType(bias, x.dtype));
         if (lora_A is null || _merged) return y;
         // The adapter runs in its own dtype (float32 when the base is bfloat16), as PEFT does.
         var xa = x.dtype == lora_A.weight!.dtype ? x : x.to(lora_A.weight!.dtype);

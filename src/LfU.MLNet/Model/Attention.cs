@@ -13,6 +13,9 @@ public sealed class Attention : nn.Module
 #pragma warning restore IDE1006
     readonly int _heads, _kvHeads, _headDim;
 
+    /// <summary>How the attention scores are computed; set for the whole model through <see cref="CausalLM.AttentionImplementation"/>.</summary>
+    internal AttentionImplementation Implementation { get; set; }
+
     public Attention(ModelConfig c, ScalarType dtype, Device? device) : base("Attention")
     {
         _heads = c.NumAttentionHeads;
@@ -55,9 +58,19 @@ public sealed class Attention : nn.Module
             k = k.unsqueeze(2).expand(B, _kvHeads, groups, S, _headDim).reshape(B, _heads, S, _headDim); // (B, nh, S, hs)
             v = v.unsqueeze(2).expand(B, _kvHeads, groups, S, _headDim).reshape(B, _heads, S, _headDim); // (B, nh, S, hs)
         }
-        var y = nn.functional.scaled_dot_product_attention(q, k, v, mask); // (B, nh, T, hs)
+        var y = Implementation == AttentionImplementation.Eager ? EagerAttention(q, k, v, mask) // (B, nh, T, hs)
+            : nn.functional.scaled_dot_product_attention(q, k, v, mask);
         y = y.transpose(1, 2).reshape(B, T, _heads * _headDim);             // (B, T, nh*hs)
         return o_proj.forward(y);
+    }
+
+    /// <summary>softmax(q·kᵀ/√hs, masked) · v with the softmax in float32, as transformers' eager attention computes it.</summary>
+    Tensor EagerAttention(Tensor q, Tensor k, Tensor v, Tensor mask)
+    {
+        var scores = q.matmul(k.transpose(-1, -2)).mul(1.0 / Math.Sqrt(_headDim));          // (B, nh, T, S)
+        scores = scores.masked_fill(mask.logical_not(), double.NegativeInfinity);
+        var weights = scores.softmax(-1, ScalarType.Float32).to(q.dtype);                    // (B, nh, T, S)
+        return weights.matmul(v);                                                            // (B, nh, T, hs)
     }
 }
 

@@ -28,6 +28,12 @@ public sealed class ForwardOptions
     public IReadOnlyList<Tensor>? LayerSteering { get; init; }
     /// <summary>Applied to the token embeddings before the first layer (NEFTune noise).</summary>
     public Func<Tensor, Tensor>? EmbeddingTransform { get; init; }
+    /// <summary>
+    /// (B, T) packed sequences: each row holds several examples, each numbered from position 0. A token attends only
+    /// to earlier tokens of its own example (a 0 starts a new one), so packing changes nothing an example computes.
+    /// Not with <see cref="Cache"/>.
+    /// </summary>
+    public Tensor? PositionIds { get; init; }
 }
 
 /// <summary>Token embedding table; the weight is a plain Parameter so it can be tied to the output head.</summary>
@@ -95,6 +101,25 @@ public sealed class CausalLM : nn.Module
     /// <summary>The dtype of the base weights.</summary>
     public ScalarType DType => model.embed_tokens.weight.dtype;
 
+    /// <summary>
+    /// The dtype activations and matmuls run in; null (the default) runs in the weights' dtype. With bfloat16 over
+    /// float32 weights, each weight is cast where it is used, as <c>torch.autocast</c> does, so gradients still reach
+    /// the float32 weights; RMSNorm statistics and the loss stay in float32.
+    /// </summary>
+    public ScalarType? ComputeDType { get; set; }
+
+    /// <summary>How every layer computes attention. Default <see cref="AttentionImplementation.Sdpa"/>.</summary>
+    public AttentionImplementation AttentionImplementation
+    {
+        get => _attention;
+        set
+        {
+            _attention = value;
+            foreach (var layer in model.layers) layer.self_attn.Implementation = value;
+        }
+    }
+    AttentionImplementation _attention;
+
     /// <summary>The device the weights live on.</summary>
     public Device Device => model.embed_tokens.weight.device;
 
@@ -141,10 +166,21 @@ public sealed class CausalLM : nn.Module
         long past = cache?.Length ?? 0;
         var newMask = options.AttentionMask ?? ones(B, T, dtype: ScalarType.Int64, device: inputIds.device);
         var fullMask = cache is null ? newMask : cache.ExtendMask(newMask);                   // (B, S)
-        var positions = (fullMask.cumsum(1, ScalarType.Int64) - 1).clamp_min(0)[.., (int)past..]; // (B, T)
-        var attend = AttentionMask(fullMask, past, T, Config.SlidingWindow);                  // (B, 1, T, S)
+        Tensor positions, attend;
+        if (options.PositionIds is { } packed)
+        {
+            if (cache is not null) throw new ArgumentException("PositionIds (packed sequences) cannot be combined with a KV cache.", nameof(options));
+            positions = packed;                                                                // (B, T)
+            attend = PackedAttentionMask(packed, newMask, Config.SlidingWindow);               // (B, 1, T, T)
+        }
+        else
+        {
+            positions = (fullMask.cumsum(1, ScalarType.Int64) - 1).clamp_min(0)[.., (int)past..]; // (B, T)
+            attend = AttentionMask(fullMask, past, T, Config.SlidingWindow);                  // (B, 1, T, S)
+        }
 
         var x = model.embed_tokens.forward(inputIds); // (B, T, C)
+        if (ComputeDType is ScalarType compute && x.dtype != compute) x = x.to(compute);
         if (options.EmbeddingTransform is not null) x = options.EmbeddingTransform(x);
         var (cos, sin) = _rope.Angles(positions, x.dtype);
 
@@ -162,7 +198,7 @@ public sealed class CausalLM : nn.Module
         hidden?.Add(x);
 
         if (options.LastPositionOnly) x = x[.., ^1..]; // (B, 1, C)
-        var logits = lm_head is not null ? lm_head.forward(x) : nn.functional.linear(x, model.embed_tokens.weight); // (B, T, vocab)
+        var logits = lm_head is not null ? lm_head.forward(x) : nn.functional.linear(x, ComputeCast.AsDType(model.embed_tokens.weight, x.dtype)); // (B, T, vocab)
         var loss = options.Labels is null ? null : CrossEntropy(logits, options.Labels);
         return new CausalLMOutput(logits, loss, hidden);
     }
@@ -182,6 +218,25 @@ public sealed class CausalLM : nn.Module
         var keyOk = fullMask.to(ScalarType.Bool).unsqueeze(1);                               // (B, 1, S)
         var allowed = causal.unsqueeze(0).logical_and(keyOk).logical_or((k == q).unsqueeze(0)); // (B, T, S)
         return allowed.unsqueeze(1);                                                         // (B, 1, T, S)
+    }
+
+    /// <summary>
+    /// The mask of packed rows: causal, within one example (a position id of 0 starts the next), never onto padding;
+    /// each query may attend to itself, as in <see cref="AttentionMask"/>.
+    /// </summary>
+    static Tensor PackedAttentionMask(Tensor positionIds, Tensor mask, int? slidingWindow)
+    {
+        long T = positionIds.shape[1];
+        var device = positionIds.device;
+        var segment = (positionIds == 0).cumsum(1, ScalarType.Int64);                        // (B, T)
+        var q = arange(0, T, dtype: ScalarType.Int64, device: device).unsqueeze(1);          // (T, 1)
+        var k = arange(0, T, dtype: ScalarType.Int64, device: device).unsqueeze(0);          // (1, T)
+        var causal = k <= q;                                                                 // (T, T)
+        if (slidingWindow is int w) causal = causal.logical_and(q - k < w);
+        var sameSegment = segment.unsqueeze(2) == segment.unsqueeze(1);                      // (B, T, T)
+        var keyOk = mask.to(ScalarType.Bool).unsqueeze(1);                                   // (B, 1, T)
+        var allowed = causal.unsqueeze(0).logical_and(sameSegment).logical_and(keyOk).logical_or((k == q).unsqueeze(0)); // (B, T, T)
+        return allowed.unsqueeze(1);                                                         // (B, 1, T, T)
     }
 
     /// <summary>

@@ -26,6 +26,6 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         var h = x.to(ScalarType.Float32);
         var variance = h.pow(2).mean(new long[] { -1 }, keepdim: true);
         h = h * rsqrt(variance + _eps);
-        return weight * h.to(inputType);
+        return ComputeCast.AsDType(weight, inputType) * h.to(inputType);
     }
 }

@@ -16,12 +16,16 @@ public sealed class TokenBatch : IDisposable
     /// <summary>Labels (B, T) with -100 on prompt and padding; null for generation batches.</summary>
     public Tensor? Labels { get; }
 
+    /// <summary>Positions (B, T) of packed rows, where each example counts from 0; null for one example per row.</summary>
+    public Tensor? PositionIds { get; }
+
     /// <summary>Wraps existing tensors (all (B, T) int64); the batch owns them from now on.</summary>
-    public TokenBatch(Tensor inputIds, Tensor attentionMask, Tensor? labels)
+    public TokenBatch(Tensor inputIds, Tensor attentionMask, Tensor? labels, Tensor? positionIds = null)
     {
         InputIds = inputIds;
         AttentionMask = attentionMask;
         Labels = labels;
+        PositionIds = positionIds;
     }
 
     /// <summary>Number of predicted tokens: labels after the one-position shift that are not -100.</summary>
@@ -33,7 +37,7 @@ public sealed class TokenBatch : IDisposable
     }
 
     /// <summary>A copy of the batch on <paramref name="device"/>.</summary>
-    public TokenBatch To(Device device) => new(InputIds.to(device), AttentionMask.to(device), Labels?.to(device));
+    public TokenBatch To(Device device) => new(InputIds.to(device), AttentionMask.to(device), Labels?.to(device), PositionIds?.to(device));
 
     /// <inheritdoc/>
     public void Dispose()
@@ -41,6 +45,7 @@ public sealed class TokenBatch : IDisposable
         InputIds.Dispose();
         AttentionMask.Dispose();
         Labels?.Dispose();
+        PositionIds?.Dispose();
     }
 }
 
@@ -67,14 +72,19 @@ public sealed class Collator
     /// <summary>A collator padding with the tokenizer's <see cref="HfTokenizer.PadId"/>.</summary>
     public Collator(HfTokenizer tokenizer, int padMultiple = 8) : this(tokenizer.PadId, padMultiple) { }
 
-    /// <summary>Right-padded training batch with input_ids, attention_mask and labels.</summary>
+    /// <summary>
+    /// Right-padded training batch with input_ids, attention_mask and labels, and position_ids when the rows are packed
+    /// (padding then gets position 0, so it belongs to no example).
+    /// </summary>
     public TokenBatch CollateForTraining(IReadOnlyList<TrainingExample> examples)
     {
         RequireNonEmpty(examples.Select(e => e.InputIds).ToList(), nameof(examples));
         int length = PaddedLength(examples.Max(e => e.InputIds.Length));
+        bool packed = examples.Any(e => e.PositionIds is not null);
         var ids = new long[examples.Count * length];
         var mask = new long[ids.Length];
         var labels = new long[ids.Length];
+        var positions = packed ? new long[ids.Length] : null;
         Array.Fill(ids, _padId);
         Array.Fill(labels, TrainingExample.IgnoreIndex);
         for (int b = 0; b < examples.Count; b++)
@@ -82,15 +92,18 @@ public sealed class Collator
             TrainingExample e = examples[b];
             if (e.Labels.Length != e.InputIds.Length)
                 throw new ArgumentException($"Example {b} has {e.InputIds.Length} input ids but {e.Labels.Length} labels.", nameof(examples));
+            if (e.PositionIds is { } p && p.Length != e.InputIds.Length)
+                throw new ArgumentException($"Example {b} has {e.InputIds.Length} input ids but {p.Length} position ids.", nameof(examples));
             for (int t = 0; t < e.InputIds.Length; t++)
             {
                 int at = b * length + t;
                 ids[at] = e.InputIds[t];
                 mask[at] = 1;
                 labels[at] = e.Labels[t];
+                if (positions is not null) positions[at] = e.PositionIds?[t] ?? t;
             }
         }
-        return MakeBatch(ids, mask, labels, examples.Count, length);
+        return MakeBatch(ids, mask, labels, examples.Count, length, positions);
     }
 
     /// <summary>Left-padded prompts for batched generation: input_ids and attention_mask, no labels.</summary>
@@ -122,13 +135,14 @@ public sealed class Collator
             if (sequences[i].Length == 0) throw new ArgumentException($"Sequence {i} of the batch is empty.", name);
     }
 
-    static TokenBatch MakeBatch(long[] ids, long[] mask, long[]? labels, int batch, int length)
+    static TokenBatch MakeBatch(long[] ids, long[] mask, long[]? labels, int batch, int length, long[]? positions = null)
     {
         TorchRuntime.EnsureInitialized();
         long[] shape = [batch, length];  // (B, T)
         return new TokenBatch(
             torch.tensor(ids, shape, ScalarType.Int64),
             torch.tensor(mask, shape, ScalarType.Int64),
-            labels is null ? null : torch.tensor(labels, shape, ScalarType.Int64));
+            labels is null ? null : torch.tensor(labels, shape, ScalarType.Int64),
+            positions is null ? null : torch.tensor(positions, shape, ScalarType.Int64));
     }
 }

@@ -5,6 +5,12 @@ public sealed record TrainingExample(int[] InputIds, int[] Labels)
 {
     /// <summary>Label value ignored by the loss (PyTorch's cross-entropy ignore_index).</summary>
     public const int IgnoreIndex = -100;
+
+    /// <summary>
+    /// Positions of a packed row (see <see cref="SequencePacker"/>): each example it holds counts from 0 again; null
+    /// for a single example (positions 0, 1, 2, …).
+    /// </summary>
+    public int[]? PositionIds { get; init; }
 }
 
 /// <summary>Options of <see cref="ExampleBuilder"/>.</summary>

@@ -86,7 +86,7 @@ internal sealed class ObjectiveStep : IDisposable
     StepLosses Supervised(TokenBatch batch, double weight)
     {
         Func<Tensor, Tensor>? noise = _options.Kind == ObjectiveKind.NEFTune ? NeftuneNoise : null;
-        var output = _model.Forward(batch.InputIds, new ForwardOptions { AttentionMask = batch.AttentionMask, Labels = batch.Labels, EmbeddingTransform = noise });
+        var output = _model.Forward(batch.InputIds, new ForwardOptions { AttentionMask = batch.AttentionMask, PositionIds = batch.PositionIds, Labels = batch.Labels, EmbeddingTransform = noise });
         var sft = output.Loss!;
         Tensor total = sft;
         double? penalty = null;
@@ -128,7 +128,7 @@ internal sealed class ObjectiveStep : IDisposable
         // Clean pass: SFT loss, its gradient (and, with the same batch, the ascent direction), detached clean states.
         var clean = _model.Forward(batch.InputIds, new ForwardOptions
         {
-            AttentionMask = batch.AttentionMask, Labels = batch.Labels, OutputHiddenStates = NeedsHidden,
+            AttentionMask = batch.AttentionMask, PositionIds = batch.PositionIds, Labels = batch.Labels, OutputHiddenStates = NeedsHidden,
         });
         var sft = clean.Loss!;
         var reference = Reference(clean, response);
@@ -146,7 +146,7 @@ internal sealed class ObjectiveStep : IDisposable
         else
         {
             AccumulateInto(_trainable, Grad(sft, _trainable), weight);
-            var other = _model.Forward(ascentBatch!.InputIds, new ForwardOptions { AttentionMask = ascentBatch.AttentionMask, Labels = ascentBatch.Labels });
+            var other = _model.Forward(ascentBatch!.InputIds, new ForwardOptions { AttentionMask = ascentBatch.AttentionMask, PositionIds = ascentBatch.PositionIds, Labels = ascentBatch.Labels });
             ascent = Grad(other.Loss!, _loraPerturbed);
         }
 
@@ -159,7 +159,7 @@ internal sealed class ObjectiveStep : IDisposable
             using (no_grad())
                 for (int i = 0; i < _loraPerturbed.Count; i++)
                     _loraPerturbed[i].add_(ascent[i].to(_loraPerturbed[i].dtype) * step.to(_loraPerturbed[i].dtype));
-            var perturbed = _model.Forward(batch.InputIds, new ForwardOptions { AttentionMask = batch.AttentionMask, OutputHiddenStates = NeedsHidden });
+            var perturbed = _model.Forward(batch.InputIds, new ForwardOptions { AttentionMask = batch.AttentionMask, PositionIds = batch.PositionIds, OutputHiddenStates = NeedsHidden });
             consistency = Consistency(perturbed, reference, response);
             AddGradients(consistency * _options.EffectiveLambda, _trainable, weight);
         }
@@ -188,7 +188,7 @@ internal sealed class ObjectiveStep : IDisposable
             .ToArray();
         var clean = _model.Forward(batch.InputIds, new ForwardOptions
         {
-            AttentionMask = batch.AttentionMask, Labels = batch.Labels, OutputHiddenStates = NeedsHidden, LayerSteering = steer,
+            AttentionMask = batch.AttentionMask, PositionIds = batch.PositionIds, Labels = batch.Labels, OutputHiddenStates = NeedsHidden, LayerSteering = steer,
         });
         var sft = clean.Loss!;
         var reference = Reference(clean, response);
@@ -201,7 +201,7 @@ internal sealed class ObjectiveStep : IDisposable
         var step = StepScale(norm);
         var delta = ascent.Select(g => (g * step.to(g.dtype)).detach()).ToArray();
 
-        var perturbed = _model.Forward(batch.InputIds, new ForwardOptions { AttentionMask = batch.AttentionMask, OutputHiddenStates = NeedsHidden, LayerSteering = delta });
+        var perturbed = _model.Forward(batch.InputIds, new ForwardOptions { AttentionMask = batch.AttentionMask, PositionIds = batch.PositionIds, OutputHiddenStates = NeedsHidden, LayerSteering = delta });
         var consistency = Consistency(perturbed, reference, response);
         AddGradients(consistency * _options.EffectiveLambda, _trainable, weight);
         LastSteering = delta.Select(d => d.clone().DetachFromDisposeScope()).ToArray();

@@ -32,6 +32,7 @@ public sealed class Trainer : IDisposable
     readonly AdamW _optimizer;
     readonly MemoryProbe _memory;
     readonly Collator _collator;
+    readonly ScalarType? _previousComputeDType;
     bool _trained, _objectiveDisposed;
     int _stepsPerEpoch = 1;
 
@@ -50,6 +51,8 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException("The model already has a LoRA adapter attached; the trainer attaches its own. Remove it (LoraAdapters.RemoveAll) or merge it first.", nameof(model));
         _model = model;
         _options = options;
+        _previousComputeDType = model.ComputeDType;
+        if (options.ComputeDType is not null) model.ComputeDType = options.ComputeDType;
         var masterType = model.DType == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
         _trainable = options.FineTuning == FineTuning.Lora
             ? LoraAdapters.Attach(model, options.Lora, options.Seed, masterType)
@@ -248,7 +251,7 @@ public sealed class Trainer : IDisposable
                 using var scope = NewDisposeScope();
                 var batch = Collate(examples.Skip(start).Take(_options.BatchSize).ToList());
                 long n = batch.PredictedTokens();
-                var loss = _model.Forward(batch.InputIds, new ForwardOptions { AttentionMask = batch.AttentionMask, Labels = batch.Labels }).Loss!;
+                var loss = _model.Forward(batch.InputIds, new ForwardOptions { AttentionMask = batch.AttentionMask, Labels = batch.Labels, PositionIds = batch.PositionIds }).Loss!;
                 weighted += loss.to(ScalarType.Float64).item<double>() * n;
                 tokens += n;
             }
@@ -384,6 +387,7 @@ public sealed class Trainer : IDisposable
     public void Dispose()
     {
         DisposeObjective();
+        _model.ComputeDType = _previousComputeDType;
         _optimizer.Dispose();
         foreach (var (_, p) in _trainable)
         {

@@ -91,6 +91,13 @@ public sealed record TrainerOptions
     /// <summary>How many of the newest checkpoints to keep; older ones are deleted. Default 2.</summary>
     public int KeepCheckpoints { get; init; } = 2;
 
+    /// <summary>
+    /// Dtype the forward and backward passes compute in while the weights (and the optimizer) stay in theirs: bfloat16
+    /// over float32 weights is mixed precision with float32 master weights. Null (the default) computes in the weights'
+    /// dtype. <see cref="ComputePrecision.Resolve"/> picks bfloat16 where the device runs it fast.
+    /// </summary>
+    public TorchSharp.torch.ScalarType? ComputeDType { get; init; }
+
     /// <summary>Checks the values, naming the bad one and how to fix it.</summary>
     public void Validate()
     {
@@ -116,6 +123,8 @@ public sealed record TrainerOptions
         if (CheckpointEverySteps is not null && CheckpointFolder is null)
             throw new ArgumentException("CheckpointEverySteps is set but CheckpointFolder is not; say where checkpoints go.", nameof(CheckpointFolder));
         if (KeepCheckpoints <= 0) throw new ArgumentOutOfRangeException(nameof(KeepCheckpoints), KeepCheckpoints, "KeepCheckpoints must be at least 1.");
+        if (ComputeDType is not (null or TorchSharp.torch.ScalarType.Float32 or TorchSharp.torch.ScalarType.Float64 or TorchSharp.torch.ScalarType.BFloat16 or TorchSharp.torch.ScalarType.Float16))
+            throw new ArgumentOutOfRangeException(nameof(ComputeDType), ComputeDType, "ComputeDType must be a floating-point type (BFloat16, Float16, Float32 or Float64), or null for the weights' dtype.");
         if (FineTuning == FineTuning.Lora) Lora.Validate();
     }
 }

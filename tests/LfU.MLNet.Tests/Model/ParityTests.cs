@@ -34,6 +34,89 @@ public class ParityTests
     [Theory]
     [InlineData("llama-tiny")]
     [InlineData("qwen2-tiny")]
+    public void EagerAttentionMatchesTransformersLikeSdpa(string name)
+    {
+        using var scope = NewDisposeScope();
+        using var model = PretrainedModel.Load(FixturePaths.Model(name));
+        model.AttentionImplementation = AttentionImplementation.Eager;
+        using var expected = SafeTensorsFile.Open(Path.Combine(FixturePaths.Model(name), "expected.safetensors"));
+        var mask = expected.Read("attention_mask");
+        CausalLMOutput output;
+        using (no_grad())
+            output = model.Forward(expected.Read("input_ids"), new ForwardOptions { AttentionMask = mask, OutputHiddenStates = true });
+        var valid = mask.to(ScalarType.Bool);
+        AssertClose(expected.Read("logits")[valid], output.Logits[valid], 1e-4, "logits");
+        for (int i = 0; i <= model.LayerCount; i++)
+            AssertClose(expected.Read($"hidden_states.{i}")[valid], output.HiddenStates![i][valid], 1e-4, $"hidden_states.{i}");
+        long[] greedy = expected.Read("generate.greedy").data<long>().ToArray();
+        var prompt = expected.Read("generate.prompt");
+        var generated = TokenGenerator.Generate(model, prompt, ones_like(prompt), maxNewTokens: 10);
+        Assert.Equal(greedy, prompt.data<long>().ToArray().Concat(generated[0]).ToArray());
+    }
+
+    [Fact]
+    public void Bfloat16ComputeOverFloat32WeightsTracksFloat32AndGivesFloat32Gradients()
+    {
+        using var scope = NewDisposeScope();
+        using var model = PretrainedModel.Load(FixturePaths.Model("llama-tiny"));
+        var ids = tensor(new long[] { 1, 5, 9, 200, 3, 77 }, new long[] { 1, 6 });
+        Tensor l32;
+        using (no_grad()) l32 = model.Forward(ids).Logits;
+        model.ComputeDType = ScalarType.BFloat16;
+        var weight = model.named_parameters().Single(p => p.name == "model.layers.0.mlp.up_proj.weight").parameter;
+        weight.requires_grad = true;
+        var output = model.Forward(ids, new ForwardOptions { Labels = ids, OutputHiddenStates = true });
+        Assert.Equal(ScalarType.BFloat16, output.Logits.dtype);
+        Assert.All(output.HiddenStates!, h => Assert.Equal(ScalarType.BFloat16, h.dtype));
+        Assert.Equal(ScalarType.Float32, output.Loss!.dtype);
+        var rel = ((output.Logits.to(ScalarType.Float32) - l32).abs().max() / l32.abs().max()).item<float>();
+        Assert.True(rel < 0.05, $"bfloat16 compute deviates {rel:G3} relative from float32");
+        output.Loss.backward();
+        Assert.Equal(ScalarType.Float32, weight.grad!.dtype);
+        Assert.True(weight.grad.abs().sum().item<float>() > 0);
+        Assert.All(model.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
+    }
+
+    [Fact]
+    public void PackedRowComputesWhatEachExampleComputesAlone()
+    {
+        using var scope = NewDisposeScope();
+        using var model = PretrainedModel.Load(FixturePaths.Model("llama-tiny"), ScalarType.Float64);
+        long[] a = { 1, 5, 17, 99, 3 }, b = { 1, 250, 8 }, c = { 1, 42, 7, 9 };
+        // Row: a, b, c, then two padding positions (position 0, masked).
+        var ids = tensor(a.Concat(b).Concat(c).Concat(new long[] { 0, 0 }).ToArray(), new long[] { 1, 14 });
+        var positions = tensor(new long[] { 0, 1, 2, 3, 4, 0, 1, 2, 0, 1, 2, 3, 0, 0 }, new long[] { 1, 14 });
+        var mask = tensor(Enumerable.Repeat(1L, 12).Concat(new long[] { 0, 0 }).ToArray(), new long[] { 1, 14 });
+        foreach (var implementation in new[] { AttentionImplementation.Sdpa, AttentionImplementation.Eager })
+        {
+            model.AttentionImplementation = implementation;
+            using var _ = no_grad();
+            var packed = model.Forward(ids, new ForwardOptions { AttentionMask = mask, PositionIds = positions, OutputHiddenStates = true });
+            int offset = 0;
+            foreach (var example in new[] { a, b, c })
+            {
+                var alone = model.Forward(tensor(example, new long[] { 1, example.Length }), new ForwardOptions { OutputHiddenStates = true });
+                var slice = packed.Logits[.., offset..(offset + example.Length)];
+                AssertClose(alone.Logits, slice, 1e-10, $"{implementation} logits at offset {offset}");
+                AssertClose(alone.HiddenStates![2], packed.HiddenStates![2][.., offset..(offset + example.Length)], 1e-10, $"{implementation} hidden state at offset {offset}");
+                offset += example.Length;
+            }
+        }
+    }
+
+    [Fact]
+    public void PositionIdsAndKvCacheAreNotCombined()
+    {
+        using var scope = NewDisposeScope();
+        using var model = PretrainedModel.Load(FixturePaths.Model("llama-tiny"));
+        var ids = tensor(new long[] { 1, 5, 9 }, new long[] { 1, 3 });
+        var e = Assert.Throws<ArgumentException>(() => model.Forward(ids, new ForwardOptions { PositionIds = zeros_like(ids), Cache = new KvCache(model.LayerCount) }));
+        Assert.Contains("PositionIds", e.Message);
+    }
+
+    [Theory]
+    [InlineData("llama-tiny")]
+    [InlineData("qwen2-tiny")]
     public void GreedyGenerationWithKvCacheMatchesTransformers(string name)
     {
         using var scope = NewDisposeScope();
