@@ -8,9 +8,12 @@ public sealed record QuickStartSettings
           --model DIR       Hugging Face model folder (default: data/models/mini-world in this repository)
           --data DIR        mini-world data folder (default: data/mini-world)
           --output DIR      where the loss curve, model zip and adapter go (default: artifacts/quickstart)
-          --epochs N        passes over the training data (default: 3)
+          --epochs N        passes over the training data (default: 10)
+          --lr X            peak learning rate (default: 3e-3)
+          --lambda X        LfU's consistency weight (default: 5)
+          --alpha X         LfU's ascent step on the adapter weights (default: 0.1)
           --max-train N     train on the first N rows only (default: all 300)
-          --eval-rows N     rows of each test set to evaluate (default: 100)
+          --eval-rows N     rows of each test set to evaluate (default: 50)
           --quick           a smoke test in seconds: 2 steps on 8 rows, 4 test rows, short generations
         """;
 
@@ -21,7 +24,10 @@ public sealed record QuickStartSettings
     /// <summary>Stop after this many optimizer steps (quick mode); null trains for <see cref="Epochs"/>.</summary>
     public int? MaxSteps { get; init; }
     public int? MaxTrainRows { get; init; }
-    public int EvalRows { get; init; } = 100;
+    public int EvalRows { get; init; } = 50;
+    public double LearningRate { get; init; } = 3e-3;
+    public double Lambda { get; init; } = 5;
+    public double Alpha { get; init; } = 0.1;
     public int BatchSize { get; init; } = 16;
     public int MaxNewTokens { get; init; } = 48;
 
@@ -30,6 +36,7 @@ public sealed record QuickStartSettings
     {
         string? model = null, data = null, output = null;
         int? epochs = null, maxTrain = null, evalRows = null;
+        double? lr = null, lambda = null, alpha = null;
         bool quick = false;
         for (int i = 0; i < args.Length; i++)
         {
@@ -39,6 +46,12 @@ public sealed record QuickStartSettings
                 string name = args[i], text = Value();
                 return int.TryParse(text, out int n) && n > 0 ? n : throw new ArgumentException($"{name} needs a positive whole number, not '{text}'.");
             }
+            double Number()
+            {
+                string name = args[i], text = Value();
+                return double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double x) && x >= 0 && double.IsFinite(x)
+                    ? x : throw new ArgumentException($"{name} needs a non-negative number, not '{text}'.");
+            }
             switch (args[i])
             {
                 case "--model": model = Value(); break;
@@ -47,6 +60,9 @@ public sealed record QuickStartSettings
                 case "--epochs": epochs = Count(); break;
                 case "--max-train": maxTrain = Count(); break;
                 case "--eval-rows": evalRows = Count(); break;
+                case "--lr": lr = Number(); break;
+                case "--lambda": lambda = Number(); break;
+                case "--alpha": alpha = Number(); break;
                 case "--quick": quick = true; break;
                 default: throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
@@ -65,7 +81,10 @@ public sealed record QuickStartSettings
             Epochs = epochs ?? (quick ? 1 : 10), // the mini model needs ~10 epochs at lr 3e-3 to pick the new task up at all
             MaxSteps = quick ? 2 : null,
             MaxTrainRows = maxTrain ?? (quick ? 8 : null),
-            EvalRows = evalRows ?? (quick ? 4 : 100),
+            EvalRows = evalRows ?? (quick ? 4 : 50),
+            LearningRate = lr ?? 3e-3,
+            Lambda = lambda ?? 5,
+            Alpha = alpha ?? 0.1,
             BatchSize = quick ? 4 : 16,
             MaxNewTokens = quick ? 8 : 48,
         };

@@ -27,6 +27,12 @@ internal static class BenchmarkCommand
         var noiseAlpha = new Option<double>("--noise-alpha") { Description = "NEFTune's noise scale α.", DefaultValueFactory = _ => d.NoiseAlpha };
         var l2Weight = new Option<double>("--l2-weight") { Description = "The L2 baseline's penalty weight.", DefaultValueFactory = _ => d.L2Weight };
         var sweep = new Option<string[]>("--sweep") { Description = "name=v1,v2,... (lambda, alpha, reps-alpha, epochs, lr, noise-alpha, l2-weight); repeatable: each sweep runs on its own, not as a grid.", AllowMultipleArgumentsPerToken = false };
+        var grid = new Option<string[]>("--grid") { Description = "name=v1,v2,... repeatable: the parameters given with --grid are varied together (every combination a method uses), e.g. --grid lambda=1,5,20 --grid alpha=0.05,0.1,0.3.", AllowMultipleArgumentsPerToken = false };
+        var precision = new Option<string>("--precision") { Description = "Training compute dtype: fp32 (exact), bf16 (mixed precision; about 2-3x faster on CPUs with AVX512-BF16, and the RepS steering then rounds), or auto.", DefaultValueFactory = _ => "fp32" };
+        precision.AcceptOnlyFromAmong("auto", "bf16", "fp32");
+        var attention = new Option<string>("--attention") { Description = "Attention kernel: eager (faster on a CPU for these short sequences) or sdpa (fused; use on CUDA).", DefaultValueFactory = _ => "eager" };
+        attention.AcceptOnlyFromAmong("eager", "sdpa");
+        var threads = new Option<int?>("--threads") { Description = "CPU threads for TorchSharp (default: all cores)." };
         var testLimit = new Option<int>("--test-limit") { Description = "In-domain test items (0 = all 200).", DefaultValueFactory = _ => 100 };
         var oodLimit = new Option<int>("--ood-limit") { Description = "Items per out-of-domain category (0 = all).", DefaultValueFactory = _ => 100 };
         var paraphraseLimit = new Option<int?>("--paraphrase-limit") { Description = "Questions per paraphrase template (0 = all; default: --test-limit)." };
@@ -39,12 +45,13 @@ internal static class BenchmarkCommand
 
         var command = new Command("benchmark", "Measure forgetting: fine-tune the mini-world base model with each method and seed; report in-domain, out-of-domain and paraphrase accuracy.")
         {
-            model, data, output, methods, seeds, epochs, maxSteps, lr, batch, lambda, alpha, repsAlpha, noiseAlpha, l2Weight, sweep,
-            testLimit, oodLimit, paraphraseLimit, maxNewTokens, evalBatch, template, device, resume, quick,
+            model, data, output, methods, seeds, epochs, maxSteps, lr, batch, lambda, alpha, repsAlpha, noiseAlpha, l2Weight, sweep, grid,
+            precision, attention, threads, testLimit, oodLimit, paraphraseLimit, maxNewTokens, evalBatch, template, device, resume, quick,
         };
         command.SetAction(parse =>
         {
             bool isQuick = parse.GetValue(quick);
+            if (parse.GetValue(threads) is int n) TorchSharp.torch.set_num_threads(n);
             // --quick changes the defaults only: an option given on the command line keeps its value.
             T Value<T>(Option<T> option, T quickValue) => isQuick && parse.GetResult(option) is null or { Implicit: true } ? quickValue : parse.GetValue(option)!;
             static int? Limit(int value, string name) => value switch
@@ -65,6 +72,9 @@ internal static class BenchmarkCommand
                 Defaults = new Hyperparameters(Value(epochs, 3), parse.GetValue(lr), parse.GetValue(lambda), parse.GetValue(alpha),
                     parse.GetValue(repsAlpha), parse.GetValue(noiseAlpha), parse.GetValue(l2Weight)),
                 Sweeps = (parse.GetValue(sweep) ?? []).Select(Sweep.Parse).ToList(),
+                Grid = (parse.GetValue(grid) ?? []).Select(Sweep.Parse).ToList(),
+                ComputeDType = LfU.MLNet.Training.ComputePrecision.Resolve(parse.GetValue(precision)!, parse.GetValue(device) == "cuda" ? TorchSharp.torch.CUDA : TorchSharp.torch.CPU),
+                Attention = parse.GetValue(attention) == "eager" ? LfU.MLNet.Model.AttentionImplementation.Eager : LfU.MLNet.Model.AttentionImplementation.Sdpa,
                 MaxSteps = parse.GetValue(maxSteps),
                 BatchSize = parse.GetValue(batch),
                 TestLimit = Limit(tests, "--test-limit"),

@@ -63,6 +63,8 @@ internal static class TrainCommand
         var template = CliOptions.Template();
         var seed = new Option<long>("--seed") { Description = "Seed of the adapter initialisation, data order and noise.", DefaultValueFactory = _ => defaults.Seed };
         var dtype = CliOptions.DType();
+        var precision = Choice("--precision", "Compute dtype over the weights: fp32, bf16 (mixed precision, 2-3x faster on CPUs with AVX512-BF16), auto (bf16 where native), or weights (the weights' own dtype).", "weights", "weights", "auto", "bf16", "fp32");
+        var attention = Choice("--attention", "Attention kernel: sdpa (fused; best on CUDA) or eager (explicit matmuls; faster on a CPU for short sequences).", "sdpa", "sdpa", "eager");
         var device = CliOptions.Device();
         var evalEvery = new Option<int?>("--eval-every") { Description = "Compute the validation loss every this many steps (default: at the end only)." };
         var checkpointDir = new Option<DirectoryInfo?>("--checkpoint-dir") { Description = "Folder for resumable checkpoints (written at the end, every --checkpoint-every steps, and on Ctrl+C)." };
@@ -94,7 +96,7 @@ internal static class TrainCommand
         {
             model, data, validation, output, objective, perturbation, alpha, lambda, ascentBatch, consistency, hiddenFrom, hiddenTo,
             noiseAlpha, penaltyWeight, full, loraR, loraAlpha, loraDropout, rslora, lr, schedule, warmup, epochs, maxSteps, batch,
-            accumulation, weightDecay, maxGradNorm, cutoff, trainOnPrompt, template, seed, dtype, device, evalEvery,
+            accumulation, weightDecay, maxGradNorm, cutoff, trainOnPrompt, template, seed, dtype, precision, attention, device, evalEvery,
             checkpointDir, checkpointEvery, resume,
         };
         command.SetAction(parse =>
@@ -139,6 +141,8 @@ internal static class TrainCommand
                 Seed = parse.GetValue(seed),
                 Device = parse.GetValue(device) == "cuda" ? ComputeDevice.Cuda : ComputeDevice.Cpu,
                 DType = parse.GetValue(dtype),
+                ComputePrecision = parse.GetValue(precision) is "weights" ? null : parse.GetValue(precision),
+                Attention = parse.GetValue(attention) == "eager" ? LfU.MLNet.Model.AttentionImplementation.Eager : LfU.MLNet.Model.AttentionImplementation.Sdpa,
                 CheckpointFolder = parse.GetValue(checkpointDir)?.FullName,
                 CheckpointEverySteps = parse.GetValue(checkpointEvery),
                 ResumeFrom = parse.GetValue(resume)?.FullName,
@@ -162,6 +166,7 @@ internal static class TrainCommand
         Directory.CreateDirectory(outputFolder); // an unwritable output fails now, not after training
         var (device, dtype) = CliOptions.ResolveDevice(deviceName, options.DType);
         var (network, tokenizer, templateSpec) = LfUModel.LoadBase(options.ModelFolder, options.Template, dtype, device);
+        network.AttentionImplementation = options.Attention;
         using var model = LfUModel.FromBase(network, tokenizer, templateSpec, options.ModelFolder, options);
 
         var template = model.Template;
@@ -178,7 +183,7 @@ internal static class TrainCommand
         Console.WriteLine($"Training {(options.FineTuning == FineTuning.Full ? "all weights" : $"a LoRA adapter (r={options.Lora.Rank}, alpha={options.Lora.Alpha})")} " +
                           $"with {Describe(options.Objective)} on {deviceName} ({PretrainedModel.DTypeName(dtype)}), template {template.Name}.");
 
-        var trainerOptions = options.ToTrainerOptions(tokenizer.PadId) with { EvaluateEverySteps = evaluateEvery };
+        var trainerOptions = options.ToTrainerOptions(tokenizer.PadId, device) with { EvaluateEverySteps = evaluateEvery };
         TrainingResult result;
         var clock = Stopwatch.StartNew();
         using (var ctrlC = new CtrlC())

@@ -10,38 +10,49 @@ internal static class BenchmarkCharts
     static Color MethodColor(BenchmarkMethod method) => new ScottPlot.Palettes.Category10().GetColor((int)method);
 
     /// <summary>
-    /// In-domain accuracy (x) against OOD average (y): each run a small point, each method and setting's mean over
-    /// seeds a large one; a method with several settings gets its trade-off curve (means ordered by in-domain accuracy)
-    /// drawn through them, each labelled with its setting.
+    /// In-domain accuracy (x) against OOD average (y): each run a small point; each method and setting's mean over seeds
+    /// a large one with seed-std error bars on both axes; each method's frontier (its settings no other setting beats
+    /// on both axes, the base model included) drawn as a line and labelled with its settings.
     /// </summary>
     public static byte[] TradeOff(IReadOnlyList<BenchmarkRunResult> results)
     {
         ArgumentNullException.ThrowIfNull(results);
         var plot = new Plot();
+        var points = BenchmarkFrontier.Points(results);
+        var basePoint = points.FirstOrDefault(p => p.Method == BenchmarkMethod.Base);
         foreach (var method in results.Select(r => r.Run.Method).Distinct().Order())
         {
             var color = MethodColor(method);
             var runs = results.Where(r => r.Run.Method == method).ToList();
-            var seeds = plot.Add.ScatterPoints(runs.Select(r => r.InDomain).ToArray(), runs.Select(r => r.OodAverage).ToArray(), color.WithAlpha(0.45));
-            seeds.MarkerSize = 6;
+            var seeds = plot.Add.ScatterPoints(runs.Select(r => r.InDomain).ToArray(), runs.Select(r => r.OodAverage).ToArray(), color.WithAlpha(0.35));
+            seeds.MarkerSize = 5;
 
-            var groups = BenchmarkReport.Groups(runs).OrderBy(g => g.Stat(r => r.InDomain).Mean).ToList();
-            double[] xs = groups.Select(g => g.Stat(r => r.InDomain).Mean).ToArray();
-            double[] ys = groups.Select(g => g.Stat(r => r.OodAverage).Mean).ToArray();
-            var means = plot.Add.Scatter(xs, ys, color);
-            means.MarkerSize = 11;
-            means.LineWidth = groups.Count > 1 ? 2 : 0;
+            var own = points.Where(p => p.Method == method).ToList();
+            foreach (var p in own.Where(p => p.Seeds > 1))
+            {
+                plot.Add.Line(p.InDomain - p.InDomainStd, p.Ood, p.InDomain + p.InDomainStd, p.Ood).Color = color.WithAlpha(0.6);
+                plot.Add.Line(p.InDomain, p.Ood - p.OodStd, p.InDomain, p.Ood + p.OodStd).Color = color.WithAlpha(0.6);
+            }
+            var means = plot.Add.ScatterPoints(own.Select(p => p.InDomain).ToArray(), own.Select(p => p.Ood).ToArray(), color);
+            means.MarkerSize = 10;
             means.LegendText = method.Name();
-            if (groups.Count > 1)
-                for (int i = 0; i < groups.Count; i++)
+            if (method == BenchmarkMethod.Base) continue;
+            var frontier = BenchmarkFrontier.Pareto(basePoint is null ? own : own.Append(basePoint));
+            if (frontier.Count > 1)
+            {
+                var line = plot.Add.ScatterLine(frontier.Select(p => p.InDomain).ToArray(), frontier.Select(p => p.Ood).ToArray(), color);
+                line.LineWidth = 2;
+            }
+            if (own.Count > 1)
+                foreach (var p in frontier.Where(p => p.Method == method))
                 {
-                    var label = plot.Add.Text(groups[i].Setting, xs[i], ys[i]);
-                    label.LabelFontSize = 11;
+                    var label = plot.Add.Text(p.Setting, p.InDomain, p.Ood);
+                    label.LabelFontSize = 10;
                     label.LabelFontColor = color;
                     label.OffsetX = 6;
                 }
         }
-        plot.Title("Trade-off: new task vs retained skills (small points: seeds; large: mean)");
+        plot.Title("Trade-off: new task vs retained skills (points: seeds; large: mean ± std; lines: each method's frontier)");
         plot.XLabel("in-domain accuracy (fine-tuning task)");
         plot.YLabel("OOD average accuracy (knowledge, math, reasoning)");
         plot.Axes.SetLimits(-0.05, 1.05, -0.05, 1.05);

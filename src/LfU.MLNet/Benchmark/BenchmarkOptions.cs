@@ -166,6 +166,12 @@ internal sealed record BenchmarkOptions
     public int Seeds { get; init; } = 2;
     public Hyperparameters Defaults { get; init; } = Hyperparameters.Default;
     public IReadOnlyList<Sweep> Sweeps { get; init; } = [];
+    /// <summary>Parameters varied together: each method runs every combination of the grid parameters it uses.</summary>
+    public IReadOnlyList<Sweep> Grid { get; init; } = [];
+    /// <summary>Dtype training computes in (bfloat16 over the float32 base and adapter); null = float32 throughout.</summary>
+    public TorchSharp.torch.ScalarType? ComputeDType { get; init; }
+    /// <summary>Attention kernel of training and evaluation (eager is faster on a CPU for these short sequences).</summary>
+    public Model.AttentionImplementation Attention { get; init; } = Model.AttentionImplementation.Sdpa;
     public int BatchSize { get; init; } = 16;
     /// <summary>Optimizer steps per run, overriding the epochs (for smoke tests); null trains for the epochs.</summary>
     public int? MaxSteps { get; init; }
@@ -202,7 +208,9 @@ internal sealed record BenchmarkOptions
         if (MaxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "MaxNewTokens must be at least 1.");
         if (EvalBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(EvalBatchSize), EvalBatchSize, "The evaluation batch size must be at least 1.");
         if (Device is not ("cpu" or "cuda")) throw new ArgumentException($"Device '{Device}' is not supported; use cpu or cuda.", nameof(Device));
-        if (Sweeps.Select(s => s.Parameter).Distinct().Count() != Sweeps.Count) throw new ArgumentException("A parameter is swept twice; give each parameter one sweep.", nameof(Sweeps));
+        var varied = Sweeps.Concat(Grid).Select(s => s.Parameter).ToList();
+        if (varied.Distinct().Count() != varied.Count)
+            throw new ArgumentException($"A parameter is varied twice ({string.Join(", ", varied.GroupBy(p => p).Where(g => g.Count() > 1).Select(g => Sweep.NameOf(g.Key)))}); give each parameter one --sweep or one --grid.", nameof(Sweeps));
     }
 }
 
@@ -219,8 +227,8 @@ internal sealed record BenchmarkRun(BenchmarkMethod Method, int Seed, string Set
 
     /// <summary>
     /// Every run of a benchmark, seed by seed so that partial results cover every method: the base model once
-    /// (seed 0), then for each seed each method at its defaults and at each value of each sweep that affects it
-    /// (duplicates of the defaults removed).
+    /// (seed 0), then for each seed each method at its defaults, at each value of each sweep that affects it, and at
+    /// every combination of the grid parameters that affect it (duplicates removed).
     /// </summary>
     public static IReadOnlyList<BenchmarkRun> Plan(BenchmarkOptions options)
     {
@@ -231,14 +239,23 @@ internal sealed record BenchmarkRun(BenchmarkMethod Method, int Seed, string Set
         for (int seed = 1; seed <= options.Seeds; seed++)
             foreach (var method in options.Methods.Where(m => m != BenchmarkMethod.Base))
             {
-                var relevant = options.Sweeps.Where(s => s.Affects(method)).ToList();
+                var sweeps = options.Sweeps.Where(s => s.Affects(method)).ToList();
+                var grid = options.Grid.Where(s => s.Affects(method)).ToList();
+                var relevant = sweeps.Concat(grid).ToList();
                 var settings = new List<Hyperparameters> { options.Defaults };
-                foreach (var sweep in relevant)
-                    foreach (double value in sweep.Values)
-                    {
-                        var h = sweep.Apply(options.Defaults, value);
-                        if (!settings.Contains(h)) settings.Add(h);
-                    }
+                void Add(Hyperparameters h)
+                {
+                    if (!settings.Contains(h)) settings.Add(h);
+                }
+                foreach (var sweep in sweeps)
+                    foreach (double value in sweep.Values) Add(sweep.Apply(options.Defaults, value));
+                if (grid.Count > 0)
+                {
+                    IEnumerable<Hyperparameters> combinations = [options.Defaults];
+                    foreach (var axis in grid)
+                        combinations = combinations.SelectMany(h => axis.Values.Select(v => axis.Apply(h, v))).ToList();
+                    foreach (var h in combinations) Add(h);
+                }
                 foreach (var h in settings)
                     runs.Add(new BenchmarkRun(method, seed, Label(relevant, h), h));
             }

@@ -173,6 +173,10 @@ internal static class BenchmarkReport
         if (options.Sweeps.Count > 0)
             text.Append("- Sweeps (each method runs every value of the parameters it uses, others at the defaults): ")
                 .Append(string.Join("; ", options.Sweeps.Select(s => $"{Sweep.NameOf(s.Parameter)} = {string.Join(", ", s.Values.Select(Number))}"))).Append(".\n");
+        if (options.Grid.Count > 0)
+            text.Append("- Grid (each method runs every combination of the parameters it uses): ")
+                .Append(string.Join(" × ", options.Grid.Select(s => $"{Sweep.NameOf(s.Parameter)} ∈ {{{string.Join(", ", s.Values.Select(Number))}}}"))).Append(".\n");
+        text.Append(Invariant, $"- Compute: {options.ComputeDType?.ToString() ?? "float32"}, {options.Attention} attention.\n");
         text.Append(Invariant, $"- Evaluation: greedy decoding, at most {options.MaxNewTokens} new tokens; exact match of the final answer (text after the last `####`, else the whole output, trimmed). ");
         text.Append(Invariant, $"In-domain: {Limit(options.TestLimit)} of finetune_test; OOD: {Limit(options.OodLimit)} per category; paraphrases: {Limit(options.ParaphraseLimit)} per template. ");
         text.Append("OOD avg is the unweighted mean of the three categories; OOD Δ is the mean OOD avg minus the base model's (negative = forgetting); paraphrase mean/std are over the templates of finetune_test_paraphrased (std: population). ");
@@ -194,6 +198,8 @@ internal static class BenchmarkReport
             };
             text.Append("| ").Append(string.Join(" | ", cells)).Append(" |\n");
         }
+        text.Append(Invariant, $"\nTotal time of these {results.Count} runs: {ForgettingBenchmark.Duration(results.Sum(r => r.WallSeconds))} (training {ForgettingBenchmark.Duration(results.Sum(r => r.TrainSeconds))}, evaluation {ForgettingBenchmark.Duration(results.Sum(r => r.EvalSeconds))}).\n");
+        text.Append(BenchmarkFrontier.Markdown(results));
         return text.ToString();
     }
 

@@ -131,6 +131,7 @@ internal sealed class ForgettingBenchmark
     {
         var wall = Stopwatch.StartNew();
         var (network, tokenizer, templateSpec) = LfUModel.LoadBase(modelFolder, _options.Template, ScalarType.Float32, device);
+        network.AttentionImplementation = _options.Attention;
         LfUModel model;
         int steps = 0;
         double? finalLoss = null;
@@ -218,6 +219,7 @@ internal sealed class ForgettingBenchmark
             BatchSize = _options.BatchSize,
             Seed = run.Seed,
             PadTokenId = padId,
+            ComputeDType = _options.ComputeDType,
         };
     }
 
@@ -314,6 +316,8 @@ internal sealed class ForgettingBenchmark
             ["paraphrase_limit"] = o.ParaphraseLimit,
             ["max_new_tokens"] = o.MaxNewTokens,
             ["eval_batch_size"] = o.EvalBatchSize,
+            ["compute_dtype"] = o.ComputeDType?.ToString() ?? "weights",
+            ["attention"] = o.Attention.ToString(),
         };
         return JsonSerializer.Serialize(settings, new JsonSerializerOptions { WriteIndented = true }) + "\n";
     }

@@ -54,6 +54,7 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
         if (!Enum.IsDefined(_options.FineTuning)) throw new ArgumentOutOfRangeException(nameof(LfUOptions.FineTuning), _options.FineTuning, "FineTuning must be Lora or Full.");
         if (_options.Template is { } template) CheckOption(nameof(LfUOptions.Template), () => PromptTemplates.Resolve(template));
         if (_options.DType is { } dtype) CheckOption(nameof(LfUOptions.DType), () => PretrainedModel.ParseDType(dtype));
+        if (_options.ComputePrecision is { } precision) CheckOption(nameof(LfUOptions.ComputePrecision), () => ComputePrecision.Resolve(precision, CPU));
         if (_options.Objective is null) throw new ArgumentNullException(nameof(LfUOptions.Objective), "LfUOptions.Objective must not be null.");
         if (_options.Lora is null) throw new ArgumentNullException(nameof(LfUOptions.Lora), "LfUOptions.Lora must not be null.");
         if (_options.Generation is null) throw new ArgumentNullException(nameof(LfUOptions.Generation), "LfUOptions.Generation must not be null.");
@@ -123,6 +124,7 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
 
         // Everything that can be wrong with the data or the model folder fails here, before any training.
         var (network, tokenizer, template) = LfUModel.LoadBase(_options.ModelFolder, _options.Template, dtype, device);
+        network.AttentionImplementation = _options.Attention;
         try
         {
             var builder = new ExampleBuilder(tokenizer, PromptTemplates.Resolve(template),
@@ -141,8 +143,9 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
             if (examples.Count == 0)
                 throw new InvalidOperationException($"None of the {report.Total} rows has anything to learn ({string.Join("; ", report.Skipped.Take(3).Select(s => $"row {s.Index}: {s.Reason}"))}); check the {(_options.MessagesColumnName is { } m ? $"messages column '{m}'" : $"response column '{_options.ResponseColumnName}'")}.");
 
-            var trainerOptions = _options.ToTrainerOptions(tokenizer.PadId);
-            channel.Info($"LfU: training {_options.FineTuning} with {_options.Objective.Kind} on {examples.Count} examples, {device.type} {dtype}.");
+            var trainerOptions = _options.ToTrainerOptions(tokenizer.PadId, device);
+            channel.Info($"LfU: training {_options.FineTuning} with {_options.Objective.Kind} on {examples.Count} examples, {device.type} {dtype}" +
+                         (trainerOptions.ComputeDType is { } compute ? $", computing in {compute}." : "."));
             using var trainer = new Trainer(network, trainerOptions);
             var progress = new Progress(channel, _options.Progress);
             var result = trainer.Train(examples, null, progress, _options.ResumeFrom, _options.CancellationToken);

@@ -84,6 +84,16 @@ public sealed class LfUOptions
     /// <summary>Weight dtype: float32, bfloat16, float16, float64; null (the default) = float32 on CPU, bfloat16 on CUDA.</summary>
     public string? DType { get; set; }
 
+    /// <summary>
+    /// Dtype training computes in, over weights kept in <see cref="DType"/>: "bf16" (mixed precision: about 2-3× faster
+    /// on CPUs with AVX512-BF16 or AMX, rounding activations to 8 bits of mantissa), "fp32", or "auto" (bf16 where the
+    /// device runs it natively). Null (the default) computes in the weights' dtype.
+    /// </summary>
+    public string? ComputePrecision { get; set; }
+    /// <summary>Attention kernel: <see cref="Model.AttentionImplementation.Sdpa"/> (the default; fused, best on CUDA) or
+    /// <see cref="Model.AttentionImplementation.Eager"/> (explicit matmuls; faster on a CPU for short sequences).</summary>
+    public Model.AttentionImplementation Attention { get; set; } = Model.AttentionImplementation.Sdpa;
+
     /// <summary>Folder for resumable training checkpoints (one at the end of training, every <see cref="CheckpointEverySteps"/>
     /// steps, and on cancellation); null (the default) = none.</summary>
     public string? CheckpointFolder { get; set; }
@@ -108,8 +118,9 @@ public sealed class LfUOptions
     /// <summary>Embed the merged weights in saved model zips, so they load without the base model folder. Default false.</summary>
     public bool EmbedWeightsInSavedModel { get; set; }
 
-    internal TrainerOptions ToTrainerOptions(long padId) => new()
+    internal TrainerOptions ToTrainerOptions(long padId, TorchSharp.torch.Device? device = null) => new()
     {
+        ComputeDType = ComputePrecision is { } precision ? Training.ComputePrecision.Resolve(precision, device ?? TorchSharp.torch.CPU) : null,
         Objective = Objective,
         FineTuning = FineTuning,
         Lora = Lora,

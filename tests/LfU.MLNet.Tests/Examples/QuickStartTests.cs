@@ -35,10 +35,13 @@ public sealed class QuickStartTests : IDisposable
         var (exit, stdout, stderr) = RunQuickStart("--quick", "--model", TinyTextModel.Path, "--output", _output);
 
         Assert.True(exit == 0, $"exit code {exit}\n{stderr}\n{stdout}");
-        Assert.Contains("8 training rows, 4 new-task test rows, 4 arithmetic test rows", stdout);
+        Assert.Contains("8 training rows; test rows: 4 new task, 4 knowledge, 4 arithmetic, 4 reasoning", stdout);
         Assert.Contains("step    2/2", stdout);
-        Assert.Matches(@"New task accuracy\s+\d+(\.\d)? ?%\s+\d+(\.\d)? ?%", stdout);
-        Assert.Matches(@"Arithmetic accuracy\s+\d+(\.\d)? ?%\s+\d+(\.\d)? ?%", stdout);
+        Assert.Matches(@"accuracy\s+base model\s+SFT\s+LfU", stdout);
+        foreach (string skill in new[] { "new task", "knowledge", "arithmetic", "reasoning" })
+            Assert.Matches(skill + @"\s+\d+(\.\d)? ?%\s+\d+(\.\d)? ?%\s+\d+(\.\d)? ?%", stdout);
+        Assert.Matches(@"SFT: new task [+-]\d", stdout);
+        Assert.Matches(@"LfU: new task [+-]\d", stdout);
         Assert.Contains("  Q: Lena buys 3 kites", stdout);
         Assert.True(new FileInfo(Path.Combine(_output, "lfu-model.zip")).Length > 0);
         Assert.True(new FileInfo(Path.Combine(_output, "loss.png")).Length > 0);
@@ -54,13 +57,14 @@ public sealed class QuickStartTests : IDisposable
         Assert.Equal(Path.Combine(root, "data", "models", "mini-world"), settings.ModelFolder);
         Assert.Equal(Path.Combine(root, "data", "mini-world"), settings.DataFolder);
         Assert.Equal(Path.Combine(root, "artifacts", "quickstart"), settings.OutputFolder);
-        Assert.Equal((10, null, null, 100), (settings.Epochs, settings.MaxSteps, settings.MaxTrainRows, settings.EvalRows));
+        Assert.Equal((10, null, null, 50), (settings.Epochs, settings.MaxSteps, settings.MaxTrainRows, settings.EvalRows));
     }
 
     [Theory]
     [InlineData(new[] { "--epochs", "zero" }, "--epochs needs a positive whole number, not 'zero'.")]
     [InlineData(new[] { "--max-train", "-3" }, "--max-train needs a positive whole number, not '-3'.")]
     [InlineData(new[] { "--model" }, "--model needs a value.")]
+    [InlineData(new[] { "--lambda", "-1" }, "--lambda needs a non-negative number, not '-1'.")]
     [InlineData(new[] { "--fast" }, "Unknown option '--fast'.")]
     public void Bad_arguments_exit_with_the_reason_and_usage(string[] args, string reason)
     {
