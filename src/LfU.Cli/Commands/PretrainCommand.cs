@@ -7,6 +7,7 @@ using LfU.MLNet.Model;
 using LfU.MLNet.Tokenization;
 using LfU.MLNet.Training;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LfU.Cli.Commands;
 
@@ -38,9 +39,10 @@ internal static class PretrainCommand
         attention.AcceptOnlyFromAmong("eager", "sdpa");
         var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW's decoupled weight decay.", DefaultValueFactory = _ => 0.1 };
         var precision = new Option<string>("--precision") { Description = "Compute dtype: auto (bfloat16 where the CPU or GPU runs it natively), bf16 or fp32. Weights and optimizer stay float32.", DefaultValueFactory = _ => "auto" };
+        var initFrom = new Option<DirectoryInfo?>("--init-from") { Description = "Continue pretraining from this model folder's weights and shape (e.g. a second stage with a fresh schedule) instead of a random initialisation; the shape options are then ignored." };
         var threads = new Option<int?>("--threads") { Description = "CPU threads for TorchSharp (default: all cores); leave one free to keep the machine usable." };
         var command = new Command("pretrain", "Train a small Llama-style model from scratch on instruction data (the bundled mini-world model).")
-            { data, tokenizer, output, hidden, layers, heads, kvHeads, intermediate, epochs, maxSteps, batch, lr, seed, checkpoints, resume, pack, precision, attention, weightDecay, threads };
+            { data, tokenizer, output, hidden, layers, heads, kvHeads, intermediate, epochs, maxSteps, batch, lr, seed, checkpoints, resume, pack, precision, attention, weightDecay, initFrom, threads };
         precision.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<string>() is string p && !ComputePrecision.Names.Contains(p.ToLowerInvariant()))
@@ -67,14 +69,14 @@ internal static class PretrainCommand
                     CheckpointEverySteps = parse.GetValue(checkpoints) is null ? null : 200,
                     ComputeDType = ComputePrecision.Resolve(parse.GetValue(precision)!, torch.CPU),
                 }, parse.GetValue(pack), parse.GetValue(attention) == "eager" ? AttentionImplementation.Eager : AttentionImplementation.Sdpa,
-                parse.GetValue(resume)?.FullName, cancellationToken);
+                parse.GetValue(initFrom)?.FullName, parse.GetValue(resume)?.FullName, cancellationToken);
             return Task.FromResult(0);
         });
         return command;
     }
 
     static void Run(string dataPath, string tokenizerDir, string outputDir,
-        (int Hidden, int Layers, int Heads, int KvHeads, int Intermediate) shape, TrainerOptions options, int packLength, AttentionImplementation attention, string? resume, CancellationToken cancellationToken)
+        (int Hidden, int Layers, int Heads, int KvHeads, int Intermediate) shape, TrainerOptions options, int packLength, AttentionImplementation attention, string? initFrom, string? resume, CancellationToken cancellationToken)
     {
         var tokenizer = HfTokenizer.FromFolder(tokenizerDir);
         if (shape.Hidden % shape.Heads != 0) throw new ArgumentException($"--hidden {shape.Hidden} must be a multiple of --heads {shape.Heads}.");
@@ -114,12 +116,15 @@ internal static class PretrainCommand
             examples = SequencePacker.Pack(shuffled, packLength).ToList();
             Console.WriteLine($"Packed into {examples.Count} rows of at most {packLength} tokens ({100.0 * tokens / ((long)examples.Count * packLength):F1} % filled).");
         }
-        using var model = new CausalLM(config) { AttentionImplementation = attention };
-        model.InitializeWeights(0.02, options.Seed);
+        using var model = initFrom is null ? new CausalLM(config) : PretrainedModel.Load(initFrom, ScalarType.Float32);
+        model.AttentionImplementation = attention;
+        if (initFrom is null) model.InitializeWeights(0.02, options.Seed);
+        else if (model.Config.VocabSize != tokenizer.VocabularySize)
+            throw new ArgumentException($"--init-from {initFrom} has a vocabulary of {model.Config.VocabSize} tokens but the tokenizer has {tokenizer.VocabularySize}; use the tokenizer it was trained with.");
         long parameters = model.parameters().Sum(p => p.numel());
         // 6·N FLOPs per token (forward and backward) over every matmul weight; the tied embedding counts once, as the output head.
         double flopsPerToken = 6.0 * parameters;
-        Console.WriteLine($"Model: {shape.Layers} layers, hidden {shape.Hidden}, {parameters / 1e6:F2}M parameters; {tokens} tokens per epoch; " +
+        Console.WriteLine($"Model: {model.LayerCount} layers, hidden {model.Config.HiddenSize}, {parameters / 1e6:F2}M parameters{(initFrom is null ? "" : $" from {initFrom}")}; {tokens} tokens per epoch; " +
             $"compute {options.ComputeDType?.ToString() ?? "float32"}, {attention} attention, {torch.get_num_threads()} threads.");
 
         using var trainer = new Trainer(model, options with { PadTokenId = tokenizer.PadId });
