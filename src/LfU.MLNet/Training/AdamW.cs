@@ -25,6 +25,11 @@ internal sealed class AdamW : IDisposable
     /// <summary>Optimizer steps taken (PyTorch's <c>state["step"]</c>; the bias corrections use it).</summary>
     public long StepCount { get; private set; }
 
+    /// <param name="parameters">The tensors to update, each from its own <c>.grad</c>.</param>
+    /// <param name="beta1">First-moment decay.</param>
+    /// <param name="beta2">Second-moment decay.</param>
+    /// <param name="epsilon">Added to the denominator.</param>
+    /// <param name="weightDecay">Decoupled weight decay, multiplied by the learning rate.</param>
     /// <param name="flatten">Put the parameters into one buffer (see remarks); ignored unless they share one
     /// non-half dtype and one device. Their storage changes, their values and identities do not.</param>
     public AdamW(IReadOnlyList<Parameter> parameters, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0, bool flatten = false)
