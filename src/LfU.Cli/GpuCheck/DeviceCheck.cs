@@ -42,7 +42,7 @@ internal static class DeviceCheck
             $"| CUDA devices visible | {(cuda ? torch.cuda.device_count().ToString(CultureInfo.InvariantCulture) : "n/a")} |",
             $"| TorchSharp | {torchSharp} |",
             $"| libtorch loaded from | `{libtorch}` |",
-            Invariant($"| bf16 matmul {settings.MatmulSize}³ (median of {settings.MatmulRepeats}) | {tflops:F1} TFLOP/s |"),
+            Invariant($"| bf16 matmul {settings.MatmulSize}³ (median of {settings.MatmulRepeats}) | {tflops:G3} TFLOP/s |"),
             "",
             "The matmul rate is the MFU reference of step e (shared/device/README measured 780 TFLOP/s for 8192³ on an H200 with PyTorch).");
         var data = new JsonObject
@@ -50,7 +50,7 @@ internal static class DeviceCheck
             ["device"] = device, ["driver"] = driver, ["memory"] = memory, ["torchsharp"] = torchSharp, ["libtorch"] = libtorch,
             ["matmul_size"] = settings.MatmulSize, ["matmul_tflops"] = Math.Round(tflops, 2),
         };
-        return new CheckOutcome(CheckStatus.Pass, Invariant($"{device}, driver {driver}: bf16 matmul {tflops:F1} TFLOP/s"), details, data);
+        return new CheckOutcome(CheckStatus.Pass, Invariant($"{device}, driver {driver}: bf16 matmul {tflops:G3} TFLOP/s"), details, data);
     }
 
     /// <summary>Median rate of <paramref name="repeats"/> timed n×n·n×n bf16 products after three warm-ups, device-synchronised.</summary>
