@@ -46,6 +46,7 @@ public static class CliApp
         yield return Commands.TokenizeCommand.Create();
         yield return Commands.MakeDataCommand.Create();
         yield return Commands.BenchCommand.Create();
+        yield return Commands.GpuCheckCommand.Create();
         yield return Commands.PretrainCommand.Create();
         yield return Commands.TrainCommand.Create();
         yield return Commands.GenerateCommand.Create();

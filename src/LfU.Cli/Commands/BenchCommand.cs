@@ -37,20 +37,21 @@ internal static class BenchCommand
             Description = "Also run this PyTorch benchmark script (shared/bench/pt_lfu_bench.py) with python3 in the same call, on the same shape, and print the ratios.",
         };
         var pytorchShape = new Option<string>("--pytorch-shape") { Description = "The script's shape name for --config (1b, 3b or 8b).", DefaultValueFactory = _ => "8b" };
+        var json = new Option<FileInfo?>("--json") { Description = "Also write the results (and PyTorch's, with --pytorch-reference) to this JSON file." };
 
         var command = new Command("bench", "Benchmark training steps (SFT, LfU+LoRA same/independent batch, LfU+RepS) on a random model of a given shape.")
         {
-            config, batch, sequence, steps, warmup, dtype, device, objectives, peak, seed, pytorch, pytorchShape,
+            config, batch, sequence, steps, warmup, dtype, device, objectives, peak, seed, pytorch, pytorchShape, json,
         };
         command.SetAction(parse => Run(
             parse.GetValue(config)!, parse.GetValue(batch), parse.GetValue(sequence), parse.GetValue(steps), parse.GetValue(warmup),
             parse.GetValue(dtype), parse.GetValue(device)!, parse.GetValue(objectives)!, parse.GetValue(peak), parse.GetValue(seed),
-            parse.GetValue(pytorch), parse.GetValue(pytorchShape)!));
+            parse.GetValue(pytorch), parse.GetValue(pytorchShape)!, parse.GetValue(json)));
         return command;
     }
 
     static int Run(FileInfo configFile, int batch, int sequence, int steps, int warmup, string? dtypeName, string deviceName,
-        string objectiveList, double? peakTflops, long seed, FileInfo? pytorchScript = null, string pytorchShape = "8b")
+        string objectiveList, double? peakTflops, long seed, FileInfo? pytorchScript = null, string pytorchShape = "8b", FileInfo? jsonFile = null)
     {
         if (pytorchScript is { Exists: false }) throw new FileNotFoundException($"--pytorch-reference: '{pytorchScript.FullName}' does not exist.");
         if (batch <= 0) throw new ArgumentException($"--batch must be at least 1 (got {batch}).");
@@ -91,24 +92,41 @@ internal static class BenchCommand
         Console.WriteLine();
         Console.WriteLine("| objective | median step (ms) | tokens/s | peak memory | matmul TFLOP/s | MFU |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|");
-        var ours = new Dictionary<string, double>();
+        var rows = new List<BenchObjectiveRow>();
         foreach (string name in names)
         {
             var r = StepBenchmark.Run(model, name, batch, sequence, steps, warmup, memory);
-            ours[name] = r.MedianSeconds * 1000;
             double tflops = r.FlopsPerSecond / 1e12;
+            rows.Add(new BenchObjectiveRow(r.Objective, r.MedianSeconds * 1000, r.TokensPerSecond,
+                r.PeakMemoryBytes is long b ? b / (double)(1L << 30) : null, tflops, peakTflops is double p ? tflops / p : null));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Objective} | {r.MedianSeconds * 1000:F1} | {r.TokensPerSecond:F0} | {FormatBytes(r.PeakMemoryBytes)} | {tflops:F2} | {(peakTflops is double p ? $"{100 * tflops / p:F1}%" : "n/a")} |"));
+                $"| {r.Objective} | {r.MedianSeconds * 1000:F1} | {r.TokensPerSecond:F0} | {FormatBytes(r.PeakMemoryBytes)} | {tflops:F2} | {(rows[^1].Mfu is double m ? $"{100 * m:F1}%" : "n/a")} |"));
         }
         Console.WriteLine();
         Console.WriteLine($"Peak memory: {memory.Description}; it only grows, so each row shows the peak up to that objective.");
         Console.WriteLine("FLOPs: forward F = tokens·(2·P + 4·L·T·H) (P: block projection and head weights; L layers; H = heads·head_dim); " +
                           "a LoRA backward ≈ F (input gradients only); SFT = 2F, LfU same-batch and RepS = 4F, LfU independent-batch = 6F.");
+        var record = new BenchRecord(configFile.Name, deviceName, PretrainedModel.DTypeName(dtype), batch, sequence, steps, warmup, parameters,
+            memory.Description, peakTflops, rows);
+        // Written before PyTorch runs, so that our numbers survive a failing or killed reference.
+        if (jsonFile is not null) record.Write(jsonFile.FullName);
         if (pytorchScript is not null)
         {
             model.Dispose(); // free the device for the PyTorch process
+            var ours = rows.ToDictionary(r => r.Objective, r => r.MedianMs);
+            IReadOnlyList<PyTorchReference.Timing> theirs;
+            try
+            {
+                theirs = PyTorchReference.Run(pytorchScript.FullName, pytorchShape, batch, sequence, steps);
+            }
+            catch (Exception e) when (jsonFile is not null)
+            {
+                (record with { PyTorchError = CliApp.OneLine(e) }).Write(jsonFile.FullName);
+                throw;
+            }
+            if (jsonFile is not null) (record with { PyTorch = theirs, Comparisons = PyTorchReference.Comparisons(ours, theirs) }).Write(jsonFile.FullName);
             Console.WriteLine();
-            Console.WriteLine(PyTorchReference.Compare(ours, PyTorchReference.Run(pytorchScript.FullName, pytorchShape, batch, sequence, steps)));
+            Console.WriteLine(PyTorchReference.Compare(ours, theirs));
         }
         return 0;
     }

@@ -66,7 +66,7 @@ internal sealed class ForgettingBenchmark
     public const string SettingsFile = "benchmark.json";
 
     /// <summary>Generation also stops at the start of a new alpaca section ("\n### "); "####" answer markers never match it.</summary>
-    static readonly string[] StopStrings = ["\n### "];
+    internal static readonly string[] StopStrings = ["\n### "];
 
     readonly BenchmarkOptions _options;
     readonly TextWriter _log;

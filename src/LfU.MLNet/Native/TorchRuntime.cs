@@ -27,6 +27,13 @@ public static class TorchRuntime
             {
                 throw new InvalidOperationException(Diagnose(cuda), e);
             }
+            catch (InvalidOperationException e) when (cuda)
+            {
+                // TorchSharp loads libtorch_cuda.so by name (dlopen), so a Python PyTorch install serves when its torch/lib is on the search path.
+                throw new InvalidOperationException("TorchSharp's CUDA backend did not initialise: libtorch_cuda.so was not found or no GPU is visible. " +
+                    "With a PyTorch install, put its torch/lib folder on LD_LIBRARY_PATH (as .gpu/gpu-run.sh does); otherwise build with " +
+                    $"-p:LfUTorchBackend=cuda. TorchSharp said: {e.Message.Split('\n')[0]}", e);
+            }
         }
     }
 

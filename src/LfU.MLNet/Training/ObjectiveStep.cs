@@ -70,26 +70,37 @@ internal sealed class ObjectiveStep : IDisposable
     /// </summary>
     public StepLosses Accumulate(TokenBatch batch, TokenBatch? ascentBatch, double weight)
     {
+        using var scope = NewDisposeScope();
+        return AccumulateOnDevice(batch, ascentBatch, weight).Read();
+    }
+
+    /// <summary>
+    /// As <see cref="Accumulate"/>, without waiting for the device: the losses stay device tensors (in the caller's
+    /// dispose scope) until the caller reads them.
+    /// </summary>
+    public StepLossTensors AccumulateOnDevice(TokenBatch batch, TokenBatch? ascentBatch, double weight)
+    {
         if (batch.Labels is null || (ascentBatch is not null && ascentBatch.Labels is null))
             throw new ArgumentException("Training batches need labels (-100 where nothing is learnt); collate them with Collator.CollateForTraining.", nameof(batch));
         using var scope = NewDisposeScope();
-        return _options.Kind switch
+        var losses = _options.Kind switch
         {
             ObjectiveKind.LfU when _options.Perturbation == PerturbationKind.RepS => RepS(batch, weight),
             ObjectiveKind.LfU => LoraLfU(batch, ascentBatch, weight),
             _ => Supervised(batch, weight),
         };
+        return losses.MoveToOuterDisposeScope();
     }
 
     // ---- SFT, NEFTune, L1, L2 ----
 
-    StepLosses Supervised(TokenBatch batch, double weight)
+    StepLossTensors Supervised(TokenBatch batch, double weight)
     {
         Func<Tensor, Tensor>? noise = _options.Kind == ObjectiveKind.NEFTune ? NeftuneNoise : null;
         var output = _model.Forward(batch.InputIds, new ForwardOptions { AttentionMask = batch.AttentionMask, PositionIds = batch.PositionIds, Labels = batch.Labels, EmbeddingTransform = noise });
         var sft = output.Loss!;
         Tensor total = sft;
-        double? penalty = null;
+        Tensor? penalty = null;
         if (_initialWeights is not null)
         {
             Tensor sum = zeros(1, dtype: ScalarType.Float64, device: _model.Device);
@@ -98,13 +109,11 @@ internal sealed class ObjectiveStep : IDisposable
                 var d = _trainable[i] - _initialWeights[i];
                 sum = sum + (_options.Kind == ObjectiveKind.L2 ? d.pow(2) : d.abs()).sum().to(ScalarType.Float64);
             }
-            var p = (sum * _options.PenaltyWeight).squeeze().to(sft.dtype);
-            penalty = p.to(ScalarType.Float64).item<double>();
-            total = sft + p;
+            penalty = (sum * _options.PenaltyWeight).squeeze().to(sft.dtype);
+            total = sft + penalty;
         }
         AddGradients(total, _trainable, weight);
-        double s = sft.to(ScalarType.Float64).item<double>();
-        return new StepLosses(s, null, null, penalty, s + (penalty ?? 0));
+        return StepLossTensors.From(sft, null, 0, null, penalty);
     }
 
     /// <summary>NEFTune: x + U(−1, 1) · α / √(L·d), L the padded length and d the hidden size.</summary>
@@ -117,7 +126,7 @@ internal sealed class ObjectiveStep : IDisposable
 
     // ---- LfU with LoRA perturbation ----
 
-    StepLosses LoraLfU(TokenBatch batch, TokenBatch? ascentBatch, double weight)
+    StepLossTensors LoraLfU(TokenBatch batch, TokenBatch? ascentBatch, double weight)
     {
         bool same = _options.AscentBatch == AscentBatchMode.SameBatch;
         if (!same && ascentBatch is null)
@@ -180,7 +189,7 @@ internal sealed class ObjectiveStep : IDisposable
 
     // ---- LfU with representation steering ----
 
-    StepLosses RepS(TokenBatch batch, double weight)
+    StepLossTensors RepS(TokenBatch batch, double weight)
     {
         var response = ResponseMask(batch);
         var steer = Enumerable.Range(0, _model.LayerCount)
@@ -289,12 +298,8 @@ internal sealed class ObjectiveStep : IDisposable
     /// <summary>α / ‖g‖, or 0 when the gradient vanishes (then the auxiliary model equals the clean one).</summary>
     Tensor StepScale(Tensor norm) => where(norm > 0, _options.Alpha / norm.clamp_min(double.Epsilon), zeros_like(norm));
 
-    /// <summary>Reads the step's numbers back to the host in one transfer.</summary>
-    StepLosses Report(Tensor sft, Tensor consistency, Tensor norm)
-    {
-        var values = stack(new[] { sft.to(ScalarType.Float64), consistency.to(ScalarType.Float64), norm }).cpu().data<double>().ToArray();
-        return new StepLosses(values[0], values[1], values[2], null, values[0] + _options.EffectiveLambda * values[1]);
-    }
+    /// <summary>The step's numbers, still on the device.</summary>
+    StepLossTensors Report(Tensor sft, Tensor consistency, Tensor norm) => StepLossTensors.From(sft, consistency, _options.EffectiveLambda, norm, null);
 
     public void Dispose()
     {

@@ -60,7 +60,9 @@ public sealed class Trainer : IDisposable
         foreach (var (_, p) in _trainable) p.requires_grad = true;
         // Built after the trainable weights exist: L1/L2 anchor on them, and full-FT LfU attaches its auxiliary LoRA here.
         _objective = new ObjectiveStep(model, options.Objective, _trainable.Select(t => t.Parameter).ToList(), options.Seed);
-        _optimizer = new AdamW(_trainable.Select(t => t.Parameter).ToList(), options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay);
+        // LoRA: one flat buffer for the adapters (few launches per step); full fine-tuning keeps the weights where they are.
+        _optimizer = new AdamW(_trainable.Select(t => t.Parameter).ToList(), options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay,
+            flatten: options.FineTuning == FineTuning.Lora);
         _memory = new MemoryProbe(model.Device);
         _collator = new Collator(checked((int)options.PadTokenId), options.PadToMultipleOf);
     }
@@ -187,7 +189,15 @@ public sealed class Trainer : IDisposable
         return new TrainingResult(history, validations, lastCheckpoint, _memory.PeakBytes);
     }
 
-    /// <summary>Accumulates the gradient of one optimizer step, checks it is finite and clips it. Returns token-weighted losses.</summary>
+    /// <summary>
+    /// Accumulates the gradient of one optimizer step, clips it and checks that it is finite. Returns token-weighted losses.
+    /// </summary>
+    /// <remarks>
+    /// Everything up to the optimizer runs on the device without waiting for it: the micro-batches' losses are summed
+    /// as device scalars and clipping is a device-side coefficient (as torch.nn.utils.clip_grad_norm_ does it). The
+    /// step's numbers come to the host in one transfer, after the backward passes and before the update, because a
+    /// non-finite loss or gradient must stop training before it reaches the weights.
+    /// </remarks>
     StepLosses RunStep(int step, List<List<TrainingExample>> micro, IReadOnlyList<TrainingExample> train, string? lastCheckpoint, out double gradNorm)
     {
         using var scope = NewDisposeScope();
@@ -195,39 +205,39 @@ public sealed class Trainer : IDisposable
         var batches = micro.Select(Collate).ToList();
         var predicted = batches.Select(b => b.PredictedTokens()).ToArray();
         double totalPredicted = predicted.Sum();
-        double sft = 0, total = 0;
-        double? consistency = null, penalty = null;
+        Tensor? sft = null, total = null, consistency = null, penalty = null;
+        static Tensor Add(Tensor? sum, Tensor value, double weight) => sum is null ? value * weight : sum + value * weight;
         for (int m = 0; m < batches.Count; m++)
         {
             double weight = predicted[m] / totalPredicted;
             TokenBatch? ascent = _options.Objective.Kind == ObjectiveKind.LfU && _options.Objective.AscentBatch == AscentBatchMode.IndependentBatch
                 ? Collate(AscentExamples(train, step, m))
                 : null;
-            var l = _objective.Accumulate(batches[m], ascent, weight);
-            if (!double.IsFinite(l.Total) || !double.IsFinite(l.Sft))
-                throw new TrainingDivergedException(step + 1, $"the loss is {l.Total} (SFT {l.Sft}, consistency {l.Consistency?.ToString() ?? "n/a"})", lastCheckpoint);
-            sft += weight * l.Sft;
-            total += weight * l.Total;
-            if (l.Consistency is double c) consistency = (consistency ?? 0) + weight * c;
-            if (l.Penalty is double p) penalty = (penalty ?? 0) + weight * p;
+            var l = _objective.AccumulateOnDevice(batches[m], ascent, weight);
+            sft = Add(sft, l.Sft, weight);
+            total = Add(total, l.Total, weight);
+            if (l.Consistency is not null) consistency = Add(consistency, l.Consistency, weight);
+            if (l.Penalty is not null) penalty = Add(penalty, l.Penalty, weight);
         }
 
         var grads = _trainable.Select(t => t.Parameter.grad).Where(g => g is not null && !g.IsInvalid).Select(g => g!).ToList();
         var norm = grads.Count == 0
-            ? tensor(0.0, ScalarType.Float64)
+            ? tensor(0.0, ScalarType.Float64, _model.Device)
             : ObjectiveStep.GlobalNorm(grads);
-        gradNorm = norm.item<double>();
-        if (!double.IsFinite(gradNorm))
-            throw new TrainingDivergedException(step + 1, $"the gradient norm is {gradNorm}", lastCheckpoint);
-        // torch.nn.utils.clip_grad_norm_: scale by max / (norm + 1e-6) when that is below 1.
+        // torch.nn.utils.clip_grad_norm_: multiply by min(1, max / (norm + 1e-6)), on the device. (× 1 changes no bit.)
         if (_options.MaxGradNorm is double max && max > 0)
         {
-            double coefficient = max / (gradNorm + 1e-6);
-            if (coefficient < 1)
-                using (no_grad())
-                    foreach (var g in grads) g.mul_(coefficient);
+            var coefficient = (max / (norm + 1e-6)).clamp_max(1.0);
+            using (no_grad())
+                foreach (var g in grads) g.mul_(coefficient.to(g.dtype));
         }
-        return new StepLosses(sft, consistency, null, penalty, total);
+        var losses = new StepLossTensors(sft!, consistency, norm, penalty, total!).Read();
+        gradNorm = losses.AscentGradNorm!.Value; // the record's norm slot carries the clipping norm here
+        if (!double.IsFinite(losses.Total) || !double.IsFinite(losses.Sft))
+            throw new TrainingDivergedException(step + 1, $"the loss is {losses.Total} (SFT {losses.Sft}, consistency {losses.Consistency?.ToString() ?? "n/a"})", lastCheckpoint);
+        if (!double.IsFinite(gradNorm))
+            throw new TrainingDivergedException(step + 1, $"the gradient norm is {gradNorm}", lastCheckpoint);
+        return losses with { AscentGradNorm = null };
     }
 
     TokenBatch Collate(IReadOnlyList<TrainingExample> examples) => _collator.CollateForTraining(examples).To(_model.Device);

@@ -39,6 +39,47 @@ public class OptimizerTests
     }
 
     [Fact]
+    public void FlattenedAdamWMatchesTorchAndTheUnflattenedOneBitForBit()
+    {
+        using var scope = NewDisposeScope();
+        var gen = new Generator(11);
+        var flat = new[] { new Parameter(randn(5, 3, dtype: ScalarType.Float64, generator: gen)), new Parameter(randn(4, dtype: ScalarType.Float64, generator: gen)), new Parameter(randn(2, 2, 2, dtype: ScalarType.Float64, generator: gen)) };
+        var plain = flat.Select(p => new Parameter(p.detach().clone())).ToArray();
+        var theirs = flat.Select(p => new Parameter(p.detach().clone())).ToArray();
+        var before = flat.Select(p => p.detach().clone()).ToArray();
+        using var flattened = new LfU.MLNet.Training.AdamW(flat, beta1: 0.9, beta2: 0.95, weightDecay: 0.1, flatten: true);
+        using var unflattened = new LfU.MLNet.Training.AdamW(plain, beta1: 0.9, beta2: 0.95, weightDecay: 0.1);
+        var reference = optim.AdamW(theirs, lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0.1);
+        Assert.True(flattened.IsFlat);
+        // Re-pointing the storage keeps every value and shape.
+        for (int i = 0; i < flat.Length; i++) Assert.True((flat[i] == before[i]).all().item<bool>() && flat[i].shape.SequenceEqual(before[i].shape));
+        for (int step = 0; step < 5; step++)
+        {
+            for (int i = 0; i < flat.Length; i++)
+            {
+                var grad = randn(flat[i].shape, dtype: ScalarType.Float64, generator: gen);
+                flat[i].grad = grad.clone();
+                plain[i].grad = grad.clone();
+                theirs[i].grad = grad.clone();
+            }
+            flattened.Step(1e-2);
+            unflattened.Step(1e-2);
+            reference.step();
+        }
+        var names = new[] { "a", "b", "c" };
+        for (int i = 0; i < flat.Length; i++)
+        {
+            Assert.True((flat[i] == plain[i]).all().item<bool>(), $"parameter {i} differs from the unflattened AdamW");
+            double diff = (flat[i] - theirs[i]).abs().max().item<double>();
+            Assert.True(diff < 1e-12, $"parameter {i} differs from torch.optim.AdamW by {diff:G3}");
+        }
+        var flatState = flattened.State(names).ToList();
+        var plainState = unflattened.State(names).ToList();
+        Assert.Equal(plainState.Select(s => s.Name), flatState.Select(s => s.Name));
+        Assert.All(flatState.Zip(plainState), s => Assert.True((s.First.Tensor == s.Second.Tensor).all().item<bool>(), s.First.Name));
+    }
+
+    [Fact]
     public void AdamWKeepsFloat32MasterWeightsForBFloat16Parameters()
     {
         using var scope = NewDisposeScope();
