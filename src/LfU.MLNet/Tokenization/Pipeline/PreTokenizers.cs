@@ -52,7 +52,7 @@ internal abstract class TextPreTokenizer
         return json.Bool("add_prefix_space", true) ? MetaspacePrepend.Always : MetaspacePrepend.Never;  // older files
     }
 
-    static SplitBehavior ParseBehavior(JsonFields behavior) => behavior.Element.GetString() switch
+    static SplitBehavior ParseBehavior(JsonFields behavior) => (behavior.Element.ValueKind == System.Text.Json.JsonValueKind.String ? behavior.Element.GetString() : behavior.Shown) switch
     {
         "Isolated" => SplitBehavior.Isolated,
         "Removed" => SplitBehavior.Removed,
