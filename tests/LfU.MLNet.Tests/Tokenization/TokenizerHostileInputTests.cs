@@ -146,4 +146,16 @@ public sealed class TokenizerHostileInputTests : IDisposable
         Assert.Contains(302, tokenizer.Encode("hello wo", addSpecialTokens: false));
         Assert.DoesNotContain(302, tokenizer.Encode("hello world", addSpecialTokens: false));
     }
+
+    /// <summary>The real Llama 3 and Qwen3 patterns are vetted, so they skip the timeout check (a quarter of the matching time).</summary>
+    [Theory]
+    [InlineData("llama3")]
+    [InlineData("qwen3")]
+    public void RealTokenizerPatternsAreVettedForSpeed(string name)
+    {
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(TokenizerFixtures.ModelFolder(name), "tokenizer.json")))!;
+        var patterns = json["pre_tokenizer"]!["pretokenizers"]!.AsArray().Select(p => p?["pattern"]?["Regex"]?.GetValue<string>()).OfType<string>().ToList();
+        Assert.NotEmpty(patterns);
+        Assert.All(patterns, p => Assert.Contains(p, LfU.MLNet.Tokenization.Pipeline.RustRegex.VettedPatterns));
+    }
 }
