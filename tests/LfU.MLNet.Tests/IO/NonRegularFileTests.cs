@@ -2,6 +2,7 @@ using System.Diagnostics;
 using LfU.MLNet.Checkpoints;
 using LfU.MLNet.Model;
 using LfU.MLNet.Tokenization;
+using LfU.MLNet.Tests.Checkpoints;
 using Xunit;
 
 namespace LfU.MLNet.Tests.IO;
@@ -9,13 +10,14 @@ namespace LfU.MLNet.Tests.IO;
 /// <summary>A FIFO, device or directory where a model file is expected is refused before it is opened (a FIFO would block).</summary>
 public sealed class NonRegularFileTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("lfu-nonregular-").FullName;
+    readonly ScratchFolder _scratch = new();
+    string Dir => _scratch.Path;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _scratch.Dispose();
 
     void MakeFifo(string name)
     {
-        using var mkfifo = Process.Start("mkfifo", Path.Combine(_dir, name))!;
+        using var mkfifo = Process.Start("mkfifo", Path.Combine(Dir, name))!;
         mkfifo.WaitForExit();
         Assert.Equal(0, mkfifo.ExitCode);
     }
@@ -37,25 +39,25 @@ public sealed class NonRegularFileTests : IDisposable
     public void AFifoIsRefusedWithoutBlocking(string name)
     {
         if (OperatingSystem.IsWindows()) return;
-        foreach (string file in Directory.GetFiles(TinyTextModel.Path)) File.Copy(file, Path.Combine(_dir, Path.GetFileName(file)));
-        File.Delete(Path.Combine(_dir, name));
+        foreach (string file in Directory.GetFiles(TinyTextModel.Path)) File.Copy(file, Path.Combine(Dir, Path.GetFileName(file)));
+        File.Delete(Path.Combine(Dir, name));
         MakeFifo(name);
 
         string message = RefusedAtOnce(() =>
         {
-            if (name == "model.safetensors") CheckpointReader.OpenFolder(_dir).Dispose();
-            else if (name == "config.json") ModelConfig.FromFile(_dir);
-            else HfTokenizer.FromFolder(_dir);
+            if (name == "model.safetensors") CheckpointReader.OpenFolder(Dir).Dispose();
+            else if (name == "config.json") ModelConfig.FromFile(Dir);
+            else HfTokenizer.FromFolder(Dir);
         });
 
-        Assert.Equal($"{Path.Combine(_dir, name)} is a FIFO (named pipe), not a regular file; model files must be regular files (copy the file itself there).", message);
+        Assert.Equal($"{Path.Combine(Dir, name)} is a FIFO (named pipe), not a regular file; model files must be regular files (copy the file itself there).", message);
     }
 
     [Fact]
     public void ASymlinkToADeviceIsRefused()
     {
         if (OperatingSystem.IsWindows()) return;
-        string link = Path.Combine(_dir, "model.safetensors");
+        string link = Path.Combine(Dir, "model.safetensors");
         File.CreateSymbolicLink(link, "/dev/zero");
         Assert.Contains("is a character device, not a regular file", RefusedAtOnce(() => SafeTensorsFile.Open(link).Dispose()));
     }
@@ -63,8 +65,8 @@ public sealed class NonRegularFileTests : IDisposable
     [Fact]
     public void ADirectoryWhereATokenizerFileIsExpectedIsNamed()
     {
-        File.WriteAllText(Path.Combine(_dir, "tokenizer.json"), "{}");
-        Directory.CreateDirectory(Path.Combine(_dir, "tokenizer_config.json"));
-        Assert.Equal($"{Path.Combine(_dir, "tokenizer_config.json")} is a directory, not a file; put the file itself there.", RefusedAtOnce(() => HfTokenizer.FromFolder(_dir)));
+        File.WriteAllText(Path.Combine(Dir, "tokenizer.json"), "{}");
+        Directory.CreateDirectory(Path.Combine(Dir, "tokenizer_config.json"));
+        Assert.Equal($"{Path.Combine(Dir, "tokenizer_config.json")} is a directory, not a file; put the file itself there.", RefusedAtOnce(() => HfTokenizer.FromFolder(Dir)));
     }
 }

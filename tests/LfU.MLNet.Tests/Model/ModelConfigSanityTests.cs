@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using LfU.MLNet.Checkpoints;
 using LfU.MLNet.Model;
+using LfU.MLNet.Tests.Checkpoints;
 using Xunit;
 
 namespace LfU.MLNet.Tests.Model;
@@ -9,11 +10,12 @@ namespace LfU.MLNet.Tests.Model;
 /// <summary>config.json values that would crash, hang or poison every logit fail at once, naming the file and the field.</summary>
 public sealed class ModelConfigSanityTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("lfu-config-").FullName;
+    readonly ScratchFolder _scratch = new();
+    string Dir => _scratch.Path;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _scratch.Dispose();
 
-    string ConfigFile => Path.Combine(_dir, "config.json");
+    string ConfigFile => Path.Combine(Dir, "config.json");
 
     string WriteConfig(Action<JsonObject> edit)
     {
@@ -85,9 +87,9 @@ public sealed class ModelConfigSanityTests : IDisposable
     [Fact]
     public void LoadingAHugeConfigFailsBeforeTheCheckpointIsRead()
     {
-        foreach (string file in Directory.GetFiles(FixturePaths.Model("llama-tiny"))) File.Copy(file, Path.Combine(_dir, Path.GetFileName(file)), overwrite: true);
+        foreach (string file in Directory.GetFiles(FixturePaths.Model("llama-tiny"))) File.Copy(file, Path.Combine(Dir, Path.GetFileName(file)), overwrite: true);
         WriteConfig(j => j["num_hidden_layers"] = 1_000_000);
-        string message = Assert.Throws<InvalidDataException>(() => PretrainedModel.Load(_dir)).Message;
+        string message = Assert.Throws<InvalidDataException>(() => PretrainedModel.Load(Dir)).Message;
         Assert.Contains("num_hidden_layers 1000000", message);
     }
 

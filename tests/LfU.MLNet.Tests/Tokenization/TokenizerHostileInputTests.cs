@@ -6,12 +6,8 @@ using Xunit;
 namespace LfU.MLNet.Tests.Tokenization;
 
 /// <summary>Tokenizer files written to hurt: runaway regexes, impossible ids, wrong value types, many added tokens.</summary>
-public sealed class TokenizerHostileInputTests : IDisposable
+public sealed partial class TokenizerErrorTests
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("lfu-tokhostile-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     HfTokenizer Load(Action<JsonObject> edit)
     {
         JsonObject json = SentencePieceJsonTests.BuildTokenizerJson(legacy: false);
@@ -19,8 +15,6 @@ public sealed class TokenizerHostileInputTests : IDisposable
         File.WriteAllText(Path.Combine(_dir, "tokenizer.json"), json.ToJsonString());
         return HfTokenizer.FromFolder(_dir);
     }
-
-    string LoadError(Action<JsonObject> edit) => Assert.Throws<InvalidDataException>(() => Load(edit)).Message;
 
     static JsonObject RegexPattern(string regex) => new() { ["Regex"] = regex };
 
