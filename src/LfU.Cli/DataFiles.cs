@@ -88,7 +88,7 @@ internal static class DataFiles
         var records = extension switch
         {
             ".jsonl" or ".json" => ReadJsonLines(path, name),
-            ".csv" => ReadCsv(File.ReadAllText(path), name),
+            ".csv" => ReadCsv(Utf8TextFile.ReadAllText(path, name), name),
             _ => throw new InvalidDataException($"{name}: unknown data format '{extension}'; use .jsonl (one JSON object a line) or .csv (with a header row)."),
         };
         if (records.Count == 0) throw new InvalidDataException($"{name}: the file has no data rows.");
@@ -98,10 +98,8 @@ internal static class DataFiles
     static List<DataRecord> ReadJsonLines(string path, string name)
     {
         var records = new List<DataRecord>();
-        int line = 0;
-        foreach (string text in File.ReadLines(path))
+        foreach (var (line, text) in Utf8TextFile.ReadLines(path, name))
         {
-            line++;
             if (string.IsNullOrWhiteSpace(text)) continue;
             JsonNode? node;
             try { node = JsonNode.Parse(text); }
@@ -144,9 +142,13 @@ internal static class DataFiles
         var fields = new List<string>();
         int line = 1, rowLine = 1, i = text.Length > 0 && text[0] == '\uFEFF' ? 1 : 0;
         bool quoted = false, afterQuote = false;
+        int rowStart = i;
         for (; i < text.Length; i++)
         {
             char c = text[i];
+            if (i - rowStart > Utf8TextFile.MaxLineBytes)
+                throw new InvalidDataException($"{name}, line {rowLine}: the row is longer than {Utf8TextFile.MaxLineBytes / 1024} KiB, the limit for one row; split or shorten it " +
+                                               "(rows are cut to the cutoff length in tokens anyway).");
             if (quoted)
             {
                 if (c == '"')
@@ -175,6 +177,7 @@ internal static class DataFiles
                     rows.Add((rowLine, fields));
                     (field, fields, afterQuote) = (new StringBuilder(), new List<string>(), false);
                     rowLine = ++line;
+                    rowStart = i + 1;
                     break;
                 case '"' when field.Length == 0 && !afterQuote:
                     quoted = true;

@@ -95,29 +95,17 @@ internal static class BenchmarkCommand
     static int Run(BenchmarkOptions options)
     {
         var benchmark = new ForgettingBenchmark(options, Console.Out);
-        using var cancellation = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            // The first Ctrl+C stops after the current training step or generation batch; a second one kills the process.
-            if (cancellation.IsCancellationRequested) return;
-            e.Cancel = true;
-            Console.Error.WriteLine("lfu: stopping after the current step; completed runs are kept (Ctrl+C again to kill).");
-            cancellation.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
+        // The first Ctrl+C or SIGTERM stops after the current training step or generation batch; completed runs are kept.
+        using var stop = new StopSignals();
         try
         {
-            benchmark.Run(cancellation.Token);
+            benchmark.Run(stop.Token);
             return 0;
         }
         catch (OperationCanceledException)
         {
             Console.Error.WriteLine($"lfu: benchmark cancelled; the results of the completed runs are in {options.OutputFolder} (add --resume to the same command to continue).");
             throw;
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
         }
     }
 

@@ -63,14 +63,14 @@ internal static class GenerateCommand
     internal static List<string> GenerateAll(LfUModel lm, IReadOnlyList<string> prompts, GenerationSettings settings, int batch)
     {
         var results = new List<string>(prompts.Count);
-        using var ctrlC = new CtrlC();
+        using var stop = new StopSignals();
         using var progress = ConsoleProgress.OnStandardOutput(printEvery: Math.Max(batch, 50));
         var clock = Stopwatch.StartNew();
         for (int start = 0; start < prompts.Count; start += batch)
         {
-            ctrlC.Token.ThrowIfCancellationRequested();
+            stop.Token.ThrowIfCancellationRequested();
             var chunk = prompts.Skip(start).Take(batch).ToList();
-            results.AddRange(lm.Generate(chunk, settings, batch, ctrlC.Token));
+            results.AddRange(lm.Generate(chunk, settings, batch, stop.Token));
             progress.Update("prompt", results.Count, prompts.Count, "", clock.Elapsed / results.Count * (prompts.Count - results.Count));
         }
         return results;

@@ -25,13 +25,13 @@ internal static class ScoreCommand
             var pairs = records.Select(r => (Prompt: r.Prompt(), Response: r.Response())).ToList();
             using var lm = model.Load(parse);
             var scores = new List<(double Mean, double Total)>(pairs.Count);
-            using (var ctrlC = new CtrlC())
+            using (var stop = new StopSignals())
             using (var progress = ConsoleProgress.OnStandardOutput(printEvery: 100))
             {
                 var clock = Stopwatch.StartNew();
                 for (int start = 0; start < pairs.Count; start += Chunk)
                 {
-                    ctrlC.Token.ThrowIfCancellationRequested();
+                    stop.Token.ThrowIfCancellationRequested();
                     var chunk = pairs.Skip(start).Take(Chunk).ToList();
                     scores.AddRange(lm.Score(chunk.Select(p => p.Prompt).ToList(), chunk.Select(p => p.Response).ToList()));
                     progress.Update("row", scores.Count, pairs.Count, "", clock.Elapsed / scores.Count * (pairs.Count - scores.Count));

@@ -68,10 +68,8 @@ internal static class TokenizeCommand
     static string[] ReadTexts(string path)
     {
         var texts = new List<string>();
-        int lineNumber = 0;
-        foreach (string line in File.ReadLines(path))
+        foreach (var (lineNumber, line) in Utf8TextFile.ReadLines(path, Path.GetFileName(path)))
         {
-            lineNumber++;
             if (string.IsNullOrWhiteSpace(line)) continue;
             string where = $"{Path.GetFileName(path)} line {lineNumber}";
             try

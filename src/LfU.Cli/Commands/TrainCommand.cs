@@ -163,7 +163,9 @@ internal static class TrainCommand
         var validationRecords = validationPath is null ? null : DataFiles.Read(validationPath);
         var trainConversations = trainRecords.Select(r => r.Conversation()).ToList();
         var validationConversations = validationRecords?.Select(r => r.Conversation()).ToList();
-        Directory.CreateDirectory(outputFolder); // an unwritable output fails now, not after training
+        // One writer per output folder, taken now: a second run fails at once, not after training.
+        using var outputLock = FolderLock.Acquire(outputFolder, "output");
+        if (outputLock.TakeOverWarning is { } takeOver) Console.Error.WriteLine($"lfu: warning: {takeOver}");
         var (device, dtype) = CliOptions.ResolveDevice(deviceName, options.DType);
         var (network, tokenizer, templateSpec) = LfUModel.LoadBase(options.ModelFolder, options.Template, dtype, device);
         network.AttentionImplementation = options.Attention;
@@ -186,13 +188,21 @@ internal static class TrainCommand
         var trainerOptions = options.ToTrainerOptions(tokenizer.PadId, device) with { EvaluateEverySteps = evaluateEvery };
         TrainingResult result;
         var clock = Stopwatch.StartNew();
-        using (var ctrlC = new CtrlC())
+        using (var stop = new StopSignals())
         using (var progress = ConsoleProgress.OnStandardOutput())
         using (var trainer = new Trainer(network, trainerOptions))
         {
+            foreach (string warning in trainer.Warnings) Console.Error.WriteLine($"lfu: warning: {warning}");
             try
             {
-                result = trainer.Train(train, validation, progress, options.ResumeFrom, ctrlC.Token);
+                result = trainer.Train(train, validation, progress, options.ResumeFrom, stop.Token);
+            }
+            catch (TrainingDivergedException diverged)
+            {
+                // The steps up to the failure are what the user needs to choose a lower learning rate.
+                progress.Complete();
+                WriteLog(Path.Combine(outputFolder, LogFile), new TrainingResult(diverged.History, diverged.Validations, diverged.LastCheckpoint, null));
+                throw;
             }
             catch (OperationCanceledException)
             {

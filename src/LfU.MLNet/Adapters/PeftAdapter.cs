@@ -21,7 +21,7 @@ public static class PeftAdapter
     public static LoraConfig ReadConfig(string folder)
     {
         string file = Path.Combine(folder, ConfigFile);
-        if (!File.Exists(file)) throw new FileNotFoundException($"No {ConfigFile} in '{folder}'. A PEFT adapter folder holds {ConfigFile} and {WeightsFile}.", file);
+        if (!IO.RegularFile.Exists(file)) throw new FileNotFoundException($"No {ConfigFile} in '{folder}'. A PEFT adapter folder holds {ConfigFile} and {WeightsFile}.", file);
         JsonObject json;
         try { json = JsonNode.Parse(File.ReadAllText(file)) as JsonObject ?? throw new InvalidDataException($"{file}: expected a JSON object."); }
         catch (JsonException e) { throw new InvalidDataException($"{file}: not valid JSON ({e.Message}).", e); }
@@ -62,7 +62,7 @@ public static class PeftAdapter
     {
         var config = ReadConfig(folder);
         string weights = Path.Combine(folder, WeightsFile);
-        if (!File.Exists(weights)) throw new FileNotFoundException($"No {WeightsFile} in '{folder}' (adapter_model.bin is not supported; save with safe_serialization=True).", weights);
+        if (!IO.RegularFile.Exists(weights)) throw new FileNotFoundException($"No {WeightsFile} in '{folder}' (adapter_model.bin is not supported; save with safe_serialization=True).", weights);
         LoraAdapters.Attach(model, config, seed: 0, dtype);
         try
         {

@@ -87,10 +87,8 @@ internal static class MiniWorldFiles
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Mini-world data file '{path}' does not exist; run 'lfu make-data' to create it.", path);
         var items = new List<MiniWorldItem>();
-        int lineNumber = 0;
-        foreach (string line in File.ReadLines(path, Encoding.UTF8))
+        foreach (var (lineNumber, line) in IO.Utf8TextFile.ReadLines(path, path))
         {
-            lineNumber++;
             if (string.IsNullOrWhiteSpace(line)) continue;
             try
             {

@@ -121,6 +121,7 @@ public sealed class CheckpointReader : IDisposable
     /// <summary>Reads the index's <c>weight_map</c> (tensor name → shard file name), rejecting anything malformed.</summary>
     static Dictionary<string, string> ReadWeightMap(string indexPath)
     {
+        IO.RegularFile.RequireIfPresent(indexPath);
         byte[] bytes = File.ReadAllBytes(indexPath);
         if (!Utf8.IsValid(bytes))
             throw new InvalidDataException($"{indexPath} is not valid UTF-8 text.");

@@ -64,6 +64,7 @@ public sealed class SafeTensorsFile : IDisposable
         string fullPath = System.IO.Path.GetFullPath(path);
         if (!File.Exists(fullPath))
             throw new FileNotFoundException($"Safetensors file not found: {fullPath}", fullPath);
+        IO.RegularFile.RequireIfPresent(fullPath);
 
         var handle = File.OpenHandle(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
         try

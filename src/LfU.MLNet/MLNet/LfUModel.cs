@@ -49,8 +49,10 @@ public sealed class LfUModel : ITextModel
     public PromptTemplate Template { get; }
     /// <summary>The base model folder this model was built on.</summary>
     public string BaseModelFolder { get; }
-    /// <summary>SHA-256 over the base model's weight files; loading checks it.</summary>
+    /// <summary>SHA-256 over the base model's weights and every file that changes its answers (see <see cref="ModelFingerprint"/>); loading checks it.</summary>
     public string BaseModelSha256 { get; }
+    /// <summary>The SHA-256 of each base file behind <see cref="BaseModelSha256"/>, so that a load can say which one changed; null when unknown.</summary>
+    internal IReadOnlyDictionary<string, string>? BaseModelFiles { get; }
     /// <summary>LoRA adapter or full fine-tuning.</summary>
     public FineTuningMode Mode { get; }
     /// <summary>The LoRA configuration when <see cref="Mode"/> is LoRA and an adapter is attached.</summary>
@@ -69,9 +71,11 @@ public sealed class LfUModel : ITextModel
     }
 
     internal LfUModel(CausalLM network, HfTokenizer tokenizer, string templateSpec, string tokenizerFolder, string baseFolder, string baseSha256,
-        FineTuningMode mode, LoraConfig? lora)
+        FineTuningMode mode, LoraConfig? lora, IReadOnlyDictionary<string, string>? baseFiles = null)
     {
-        _tokenizerFiles = TokenizerFiles.Where(f => File.Exists(Path.Combine(tokenizerFolder, f)))
+        // Hashes are cached per file, so this reuses the work behind baseSha256 when the folder is the base itself.
+        BaseModelFiles = baseFiles ?? (Directory.Exists(baseFolder) ? ModelFingerprint.Files(baseFolder) : null);
+        _tokenizerFiles = TokenizerFiles.Where(f => RegularFile.Exists(Path.Combine(tokenizerFolder, f)))
             .ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(tokenizerFolder, f)));
         Network = network;
         Tokenizer = tokenizer;
@@ -250,6 +254,7 @@ public sealed class LfUModel : ITextModel
             ["format"] = FormatVersion,
             ["base_model_folder"] = BaseModelFolder,
             ["base_model_sha256"] = BaseModelSha256,
+            ["base_model_files"] = BaseModelFiles is null ? null : new JsonObject(BaseModelFiles.Select(f => KeyValuePair.Create(f.Key, (JsonNode?)f.Value))),
             ["template"] = _templateSpec,
             ["mode"] = Mode.ToString(),
             ["dtype"] = PretrainedModel.DTypeName(Network.DType),
@@ -328,14 +333,11 @@ public sealed class LfUModel : ITextModel
             if (embedded)
             {
                 var (network, tokenizer, spec) = LoadBase(modelDir, template, dtype, null);
-                return new LfUModel(network, tokenizer, spec, modelDir, baseFolder, baseSha, mode, null) { EmbedWeightsWhenSaving = true };
+                return new LfUModel(network, tokenizer, spec, modelDir, baseFolder, baseSha, mode, null, BaseFiles(manifest)) { EmbedWeightsWhenSaving = true };
             }
             if (!Directory.Exists(baseFolder))
                 throw new DirectoryNotFoundException($"The saved LfU model needs its base model at '{baseFolder}', which does not exist. Restore that folder, or save the model with embedded weights.");
-            string actual = ModelFingerprint.Of(baseFolder);
-            if (!string.Equals(actual, baseSha, StringComparison.OrdinalIgnoreCase))
-                throw new InvalidDataException($"The base model at '{baseFolder}' is not the one this LfU model was trained on: its weights' SHA-256 is {actual}, " +
-                    $"the saved model expects {baseSha}. Restore the original weights there, or save the model with embedded weights (LfUOptions.EmbedWeightsInSavedModel).");
+            ModelFingerprint.EnsureUnchanged(baseFolder, baseSha, BaseFiles(manifest));
             var (baseNetwork, baseTokenizer, baseSpec) = LoadBase(baseFolder, template, dtype, null);
             try
             {
@@ -349,6 +351,15 @@ public sealed class LfUModel : ITextModel
             }
         }
         finally { Directory.Delete(scratch, recursive: true); }
+    }
+
+    /// <summary>The manifest's per-file hashes of the base (absent in zips saved before they were recorded).</summary>
+    static IReadOnlyDictionary<string, string>? BaseFiles(JsonObject manifest)
+    {
+        if (manifest["base_model_files"] is not JsonObject files) return null;
+        return files.ToDictionary(f => f.Key, f => f.Value is JsonValue v && v.TryGetValue(out string? hash)
+            ? hash
+            : throw new InvalidDataException($"The saved LfU model's manifest.json has a malformed base_model_files entry '{f.Key}'. Save the model again."));
     }
 
     static T Field<T>(JsonObject manifest, string name)
@@ -378,33 +389,3 @@ public sealed class LfUModel : ITextModel
     }
 }
 
-/// <summary>SHA-256 fingerprint of a model folder's weight files, cached per file size and time stamp.</summary>
-internal static class ModelFingerprint
-{
-    static readonly Dictionary<string, (long Length, DateTime Written, string Hash)> Cache = new();
-
-    /// <summary>Hash over the names and SHA-256 digests of every *.safetensors file and the shard index, in name order.</summary>
-    public static string Of(string folder)
-    {
-        var files = Directory.GetFiles(folder, "*.safetensors").Append(Path.Combine(folder, SafeTensorsWriter.IndexFileName))
-            .Where(File.Exists).OrderBy(f => Path.GetFileName(f), StringComparer.Ordinal).ToList();
-        if (files.Count == 0) throw new FileNotFoundException($"No *.safetensors files in '{folder}'.");
-        using var total = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (string file in files)
-        {
-            total.AppendData(System.Text.Encoding.UTF8.GetBytes(Path.GetFileName(file) + "\0" + FileHash(file) + "\n"));
-        }
-        return Convert.ToHexString(total.GetHashAndReset()).ToLowerInvariant();
-    }
-
-    static string FileHash(string file)
-    {
-        var info = new FileInfo(file);
-        lock (Cache)
-            if (Cache.TryGetValue(info.FullName, out var c) && c.Length == info.Length && c.Written == info.LastWriteTimeUtc) return c.Hash;
-        using var stream = File.OpenRead(file);
-        string hash = Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant();
-        lock (Cache) Cache[info.FullName] = (info.Length, info.LastWriteTimeUtc, hash);
-        return hash;
-    }
-}

@@ -91,6 +91,9 @@ public sealed class CausalLM : nn.Module
     public CausalLM(ModelConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base("CausalLM")
     {
         config.Validate();
+        // The CPU's memory is known; a GPU's is not (TorchSharp has no query), and CUDA fails fast on its own.
+        if (device is null || device.type == DeviceType.CPU)
+            config.EnsureWeightsFit(dtype switch { ScalarType.Float64 => 8, ScalarType.Float32 => 4, _ => 2 }, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, "this machine's memory");
         Config = config;
         model = new DecoderStack(config, dtype, device);
         if (!config.TieWordEmbeddings) lm_head = new LoraLinear(config.HiddenSize, config.VocabSize, false, dtype, device);

@@ -59,14 +59,18 @@ public sealed record ModelConfig
     /// <summary>The original JSON, kept so a merged checkpoint can be written back with every field the user had.</summary>
     public JsonObject? Raw { get; init; }
 
+    /// <summary>Where the values came from (the config.json path), named in every error about them.</summary>
+    public string Source { get; init; } = "config.json";
+
     /// <summary>Reads <c>config.json</c> from a model folder (or the file itself).</summary>
     public static ModelConfig FromFile(string path)
     {
         string file = Directory.Exists(path) ? Path.Combine(path, "config.json") : path;
-        if (!File.Exists(file))
+        if (!IO.RegularFile.Exists(file))
             throw new FileNotFoundException($"No config.json found at '{file}'. Point at a Hugging Face model folder that contains config.json.", file);
         JsonNode? node;
-        try { node = JsonNode.Parse(File.ReadAllText(file)); }
+        // Duplicate keys are refused: which of the two counts is a guess no file should leave to the reader.
+        try { node = JsonNode.Parse(File.ReadAllText(file), documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }); }
         catch (JsonException e) { throw new InvalidDataException($"{file}: not valid JSON ({e.Message}).", e); }
         if (node is not JsonObject obj) throw new InvalidDataException($"{file}: expected a JSON object at the top level.");
         return FromJson(obj, file);
@@ -96,14 +100,20 @@ public sealed record ModelConfig
 
         // RoPE: the transformers v4 form (rope_theta + rope_scaling) or the newer rope_parameters form.
         double theta = r.Double("rope_theta") ?? 10000.0;
-        JsonObject? scaling = json["rope_scaling"] as JsonObject;
+        JsonObject? scaling = r.ObjectOrNull("rope_scaling", """{"rope_type": "llama3", "factor": 8.0, ...}""");
         string scalingField = "rope_scaling";
-        if (json["rope_parameters"] is JsonObject ropeParameters)
+        if (r.ObjectOrNull("rope_parameters", """{"rope_type": "default", "rope_theta": 10000.0}""") is { } ropeParameters)
         {
             scaling = ropeParameters;
             scalingField = "rope_parameters";
-            theta = new Reader(ropeParameters, source).Double("rope_theta") ?? theta;
+            theta = new Reader(ropeParameters, source, "rope_parameters.").Double("rope_theta") ?? theta;
         }
+        // A zero or negative base (or epsilon) gives NaN in every logit; refuse it here rather than print NULs later.
+        if (!(theta > 0) || double.IsInfinity(theta))
+            throw r.Error("rope_theta", $"{theta} must be a positive number", "Llama uses 10000 or 500000");
+        double rmsNormEps = r.Double("rms_norm_eps") ?? 1e-6;
+        if (!(rmsNormEps > 0) || double.IsInfinity(rmsNormEps))
+            throw r.Error("rms_norm_eps", $"{rmsNormEps} must be a positive number", "typically 1e-5 or 1e-6");
         var rope = RopeScalingType.Default;
         double factor = 1, low = 1, high = 4;
         int original = r.Int("max_position_embeddings") ?? 2048;
@@ -138,8 +148,9 @@ public sealed record ModelConfig
         var eos = new List<int>();
         switch (json["eos_token_id"])
         {
-            case JsonArray arr: eos.AddRange(arr.Select(n => n!.GetValue<int>())); break;
-            case JsonValue v: eos.Add(v.GetValue<int>()); break;
+            case null: break;
+            case JsonArray arr: eos.AddRange(arr.Select((n, i) => r.TokenId(n, $"eos_token_id[{i}]"))); break;
+            case var single: eos.Add(r.TokenId(single, "eos_token_id")); break;
         }
 
         return new ModelConfig
@@ -152,7 +163,7 @@ public sealed record ModelConfig
             NumAttentionHeads = heads,
             NumKeyValueHeads = kvHeads,
             HeadDim = headDim,
-            RmsNormEps = r.Double("rms_norm_eps") ?? 1e-6,
+            RmsNormEps = rmsNormEps,
             RopeTheta = theta,
             RopeScaling = rope,
             RopeFactor = factor,
@@ -171,6 +182,7 @@ public sealed record ModelConfig
             PadTokenId = r.Int("pad_token_id"),
             TorchDtype = r.String("torch_dtype") ?? r.String("dtype") ?? "float32",
             Raw = json,
+            Source = source,
         };
     }
 
@@ -205,16 +217,54 @@ public sealed record ModelConfig
         return o;
     }
 
-    /// <summary>Rejects shapes no model can have, naming the field.</summary>
+    /// <summary>Rejects shapes and values no model can have, naming the file and the field.</summary>
     public void Validate()
     {
-        void Positive(int v, string field) { if (v <= 0) throw new InvalidDataException($"config.json: {field} must be positive (found {v})."); }
+        void Positive(int v, string field) { if (v <= 0) throw new InvalidDataException($"{Source}: {field} must be positive (found {v})."); }
         Positive(VocabSize, "vocab_size"); Positive(HiddenSize, "hidden_size"); Positive(IntermediateSize, "intermediate_size");
         Positive(NumHiddenLayers, "num_hidden_layers"); Positive(NumAttentionHeads, "num_attention_heads");
         Positive(NumKeyValueHeads, "num_key_value_heads"); Positive(HeadDim, "head_dim");
         if (NumAttentionHeads % NumKeyValueHeads != 0)
-            throw new InvalidDataException($"config.json: num_key_value_heads {NumKeyValueHeads} must divide num_attention_heads {NumAttentionHeads}.");
+            throw new InvalidDataException($"{Source}: num_key_value_heads {NumKeyValueHeads} must divide num_attention_heads {NumAttentionHeads}.");
+        void PositiveReal(double v, string field)
+        {
+            if (!(v > 0) || double.IsInfinity(v)) throw new InvalidDataException($"{Source}: {field} must be a positive number (found {v}).");
+        }
+        PositiveReal(RopeTheta, "rope_theta");
+        PositiveReal(RmsNormEps, "rms_norm_eps");
     }
+
+    /// <summary>Number of weights the model has (biases and norms included), computed without overflow.</summary>
+    public double ParameterCount()
+    {
+        double h = HiddenSize, queries = (double)NumAttentionHeads * HeadDim, keys = (double)NumKeyValueHeads * HeadDim, mlp = IntermediateSize;
+        double perLayer = h * queries + 2 * h * keys + queries * h + 3 * h * mlp + 2 * h
+            + (QkvBias ? queries + 2 * keys : 0) + (OutputBias ? h : 0) + (MlpBias ? 2 * mlp + h : 0) + (QkNorm ? 2.0 * HeadDim : 0);
+        return (double)VocabSize * h * (TieWordEmbeddings ? 1 : 2) + (double)NumHiddenLayers * perLayer + h;
+    }
+
+    /// <summary>
+    /// Refuses, before anything is allocated, a model whose weights alone (at <paramref name="bytesPerWeight"/>) need
+    /// more than <paramref name="memoryBytes"/>: a config.json with 10⁶ layers or a hidden size of 10⁹ must fail in a
+    /// second, quoting the estimate, not after exhausting the machine's memory.
+    /// </summary>
+    public void EnsureWeightsFit(int bytesPerWeight, long memoryBytes, string memoryName)
+    {
+        double parameters = ParameterCount();
+        double bytes = parameters * bytesPerWeight;
+        if (bytes <= memoryBytes) return;
+        throw new InvalidDataException(
+            $"{Source}: the weights alone need about {FormatBytes(bytes)} ({parameters:G3} parameters of {bytesPerWeight} bytes: vocab_size {VocabSize}, " +
+            $"hidden_size {HiddenSize}, intermediate_size {IntermediateSize}, num_hidden_layers {NumHiddenLayers}, num_attention_heads {NumAttentionHeads}, " +
+            $"head_dim {HeadDim}), more than the {FormatBytes(memoryBytes)} of {memoryName}; check those sizes.");
+    }
+
+    static string FormatBytes(double bytes) => bytes switch
+    {
+        >= 1e12 => $"{bytes / 1e12:0.#} TB",
+        >= 1e9 => $"{bytes / 1e9:0.#} GB",
+        _ => $"{bytes / 1e6:0.#} MB",
+    };
 
     sealed class Reader(JsonObject json, string source, string prefix = "")
     {
@@ -252,6 +302,22 @@ public sealed record ModelConfig
         }
 
         public int RequiredInt(string field) => Int(field) ?? throw Error(field, "is missing", "every Llama-family config.json has it");
+
+        /// <summary>An object-valued field, or null when absent or JSON null; a string, number or list is an error.</summary>
+        public JsonObject? ObjectOrNull(string field, string example) => json[field] switch
+        {
+            null => null,
+            JsonObject o => o,
+            var other => throw Error(field, $"must be an object or null, not {other.ToJsonString()}", $"e.g. {example}"),
+        };
+
+        /// <summary>A token id: a non-negative integer. <paramref name="field"/> names it (e.g. eos_token_id[0]).</summary>
+        public int TokenId(JsonNode? node, string field)
+        {
+            if (node is JsonValue v && (v.TryGetValue(out int id) || (v.TryGetValue(out double d) && d == Math.Floor(d) && Math.Abs(d) < int.MaxValue && (id = (int)d) == d)) && id >= 0)
+                return id;
+            throw new InvalidDataException($"{source}: {prefix}{field} must be a token id (a non-negative integer), not {node?.ToJsonString() ?? "null"}.");
+        }
 
         public bool? Bool(string field)
         {

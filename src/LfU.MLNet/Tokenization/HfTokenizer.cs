@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LfU.MLNet.IO;
 using LfU.MLNet.Tokenization.Pipeline;
 using Microsoft.ML.Tokenizers;
 
@@ -56,7 +57,7 @@ public sealed class HfTokenizer
             _addedTokenIds[token.Content] = token.Id;
             if (token.Special) _specialIds.Add(token.Id);
         }
-        VocabularySize = _idToToken.Count == 0 ? 0 : _idToToken.Keys.Max() + 1;
+        VocabularySize = _idToToken.Count == 0 ? 0 : _idToToken.Keys.Max() + 1;  // ids are below int.MaxValue (JsonFields.AsTokenId)
         ChatTemplate = config.ChatTemplate;
 
         BosId = config.BosToken is { } bos ? RequireId(bos, "bos_token") : null;
@@ -87,6 +88,9 @@ public sealed class HfTokenizer
         if (config.AddBosToken is bool addBos) _prefixIds = addBos && BosId is int b ? [b] : [];
         if (config.AddEosToken is bool addEos) _suffixIds = addEos && EosId is int s ? [s] : [];
         if (config.AddBosToken == true && BosId is null) _warnings.Add("tokenizer_config.json sets add_bos_token but has no bos_token; no BOS is added.");
+        foreach (int id in _prefixIds.Concat(_suffixIds))
+            if (IdToToken(id) is null)
+                throw new InvalidDataException($"tokenizer.json: post_processor adds token id {id}, which is not in the vocabulary (size {VocabularySize}); fix its special_tokens ids.");
     }
 
     int RequireId(string token, string field) =>
@@ -108,7 +112,7 @@ public sealed class HfTokenizer
         IReadOnlyList<int> generationEos = ParseGenerationEos(generationDocument);
 
         string jsonPath = Path.Combine(directory, "tokenizer.json");
-        if (File.Exists(jsonPath))
+        if (RegularFile.Exists(jsonPath))
         {
             using JsonDocument document = ReadJsonIfPresent(jsonPath)!;
             var root = new JsonFields("tokenizer.json", "", document.RootElement);
@@ -129,7 +133,7 @@ public sealed class HfTokenizer
         }
 
         string modelPath = Path.Combine(directory, "tokenizer.model");
-        if (File.Exists(modelPath))
+        if (RegularFile.Exists(modelPath))
         {
             SentencePieceTokenizer sentencePiece;
             byte[] bytes = File.ReadAllBytes(modelPath); // real I/O errors surface here, as themselves
@@ -208,11 +212,12 @@ public sealed class HfTokenizer
 
     static JsonDocument? ReadJsonIfPresent(string path)
     {
-        if (!File.Exists(path)) return null;
+        if (!RegularFile.Exists(path)) return null;
         try
         {
             using FileStream stream = File.OpenRead(path);
-            return JsonDocument.Parse(stream, new JsonDocumentOptions { AllowTrailingCommas = true, MaxDepth = 256 });
+            // Duplicate keys are refused: which of the two counts is a guess no file should leave to the reader.
+            return JsonDocument.Parse(stream, new JsonDocumentOptions { AllowTrailingCommas = true, MaxDepth = 256, AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {
@@ -225,7 +230,7 @@ public sealed class HfTokenizer
         var tokens = new List<AddedToken>();
         if (root.TryField("added_tokens") is not { } list) return tokens;
         foreach (JsonFields t in list.Items())
-            tokens.Add(new AddedToken(t.Int("id"), t.String("content"), t.Bool("special", false), t.Bool("normalized", false),
+            tokens.Add(new AddedToken(t.TokenId("id"), t.String("content"), t.Bool("special", false), t.Bool("normalized", false),
                                       t.Bool("lstrip", false), t.Bool("rstrip", false), t.Bool("single_word", false)));
         return tokens;
     }
@@ -251,7 +256,7 @@ public sealed class HfTokenizer
         var root = new JsonFields("generation_config.json", "", document.RootElement);
         if (root.TryField("eos_token_id") is not { } eos) return [];
         return eos.Element.ValueKind == JsonValueKind.Array
-            ? eos.Items().Select(i => i.Element.TryGetInt32(out int v) ? v : throw i.Error("must be an integer")).ToArray()
-            : [eos.Element.TryGetInt32(out int single) ? single : throw eos.Error("must be an integer or a list of integers")];
+            ? eos.Items().Select(i => i.AsTokenId()).ToArray()
+            : [eos.AsTokenId()];
     }
 }

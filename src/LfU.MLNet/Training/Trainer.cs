@@ -33,6 +33,9 @@ public sealed class Trainer : IDisposable
     readonly MemoryProbe _memory;
     readonly Collator _collator;
     readonly ScalarType? _previousComputeDType;
+    readonly IO.FolderLock? _checkpointLock;
+    readonly List<string> _warnings = new();
+    readonly List<LearningRateChange> _learningRateChanges = new();
     bool _trained, _objectiveDisposed;
     int _stepsPerEpoch = 1;
 
@@ -49,7 +52,12 @@ public sealed class Trainer : IDisposable
         options.Objective.Validate(model.LayerCount);
         if (LoraAdapters.Parameters(model).Count > 0)
             throw new ArgumentException("The model already has a LoRA adapter attached; the trainer attaches its own. Remove it (LoraAdapters.RemoveAll) or merge it first.", nameof(model));
-        _model = model;
+        // One writer per checkpoint folder: a second run there would interleave its checkpoints with ours.
+        _checkpointLock = options.CheckpointFolder is null ? null : IO.FolderLock.Acquire(options.CheckpointFolder, "checkpoints");
+        if (_checkpointLock?.TakeOverWarning is { } warning) _warnings.Add(warning);
+        try
+        {
+            _model = model;
         _options = options;
         _previousComputeDType = model.ComputeDType;
         if (options.ComputeDType is not null) model.ComputeDType = options.ComputeDType;
@@ -64,8 +72,17 @@ public sealed class Trainer : IDisposable
         _optimizer = new AdamW(_trainable.Select(t => t.Parameter).ToList(), options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay,
             flatten: options.FineTuning == FineTuning.Lora);
         _memory = new MemoryProbe(model.Device);
-        _collator = new Collator(checked((int)options.PadTokenId), options.PadToMultipleOf);
+            _collator = new Collator(checked((int)options.PadTokenId), options.PadToMultipleOf);
+        }
+        catch
+        {
+            _checkpointLock?.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>Things the user should know, e.g. that the checkpoint folder's lock was taken over from a run that died.</summary>
+    public IReadOnlyList<string> Warnings => _warnings;
 
     /// <summary>The model being trained.</summary>
     public CausalLM Model => _model;
@@ -139,6 +156,7 @@ public sealed class Trainer : IDisposable
         int[]? order = null;
         int orderEpoch = -1;
         int? checkpointedStep = lastCheckpoint is null ? null : start;
+        string? resumedFrom = lastCheckpoint;
 
         for (int step = start; step < totalSteps; step++)
         {
@@ -157,13 +175,15 @@ public sealed class Trainer : IDisposable
             var micro = Enumerable.Range(firstMicro, lastMicro - firstMicro)
                 .Select(m => order!.Skip(m * B).Take(B).Select(i => train[i]).ToList()).ToList();
             long tokens = micro.Sum(batch => batch.Sum(e => (long)e.InputIds.Length));
-            var losses = RunStep(step, micro, train, lastCheckpoint, out double gradNorm);
+            var losses = RunStep(step, micro, train, out double gradNorm, out string? divergence);
+            if (divergence is not null)
+                throw new TrainingDivergedException(step + 1, divergence, SetAsideBadCheckpoints(step, resumedFrom), history, validations);
             double learningRate = LearningRates.At(_options.Schedule, _options.LearningRate, step, totalSteps, warmup);
             _optimizer.Step(learningRate);
             if (_model.Device.type == DeviceType.CUDA) cuda.synchronize();
             _memory.Sample();
 
-            var metrics = new StepMetrics(step + 1, (double)(step + 1) / stepsPerEpoch, losses.Sft, losses.Consistency, losses.Penalty,
+            var metrics = new StepMetrics(step + 1, (double)(step + 1) / stepsPerEpoch, losses!.Sft, losses.Consistency, losses.Penalty,
                 losses.Total, learningRate, gradNorm, tokens, stepClock.Elapsed.TotalSeconds);
             history.Add(metrics);
             sessionTokens += tokens;
@@ -186,11 +206,36 @@ public sealed class Trainer : IDisposable
             progress?.Report(new TrainingProgress(metrics, totalSteps, elapsed, elapsed / done * (totalSteps - step - 1),
                 sessionTokens / Math.Max(elapsed.TotalSeconds, 1e-9), evaluation, _memory.PeakBytes));
         }
+        // Writing kept the newest verified checkpoint besides the newest (see TrainingCheckpoint.Write); a finished run needs it no more.
+        if (_options.CheckpointFolder is { } root) TrainingCheckpoint.Prune(root, _options.KeepCheckpoints);
         return new TrainingResult(history, validations, lastCheckpoint, _memory.PeakBytes);
     }
 
     /// <summary>
-    /// Accumulates the gradient of one optimizer step, clips it and checks that it is finite. Returns token-weighted losses.
+    /// <summary>
+    /// The newest checkpoint whose weights came before the update that made step <paramref name="step"/> (0-based)
+    /// diverge: that step ran on the weights of <paramref name="step"/> updates, so checkpoint-<paramref name="step"/>
+    /// (and any later one) holds the bad update. Those are renamed diverged-checkpoint-N, out of a resume's way.
+    /// </summary>
+    string? SetAsideBadCheckpoints(int step, string? resumedFrom)
+    {
+        var good = new List<(int Step, string Path)>();
+        if (_options.CheckpointFolder is { } root)
+        {
+            foreach (var (saved, path) in TrainingCheckpoint.List(root))
+            {
+                if (saved >= step) TrainingCheckpoint.SetAside(path);
+                else good.Add((saved, path));
+            }
+        }
+        if (resumedFrom is not null && Directory.Exists(resumedFrom) && TrainingCheckpoint.ReadState(resumedFrom).Step < step)
+            good.Add((TrainingCheckpoint.ReadState(resumedFrom).Step, resumedFrom));
+        return good.Count == 0 ? null : good.MaxBy(c => c.Step).Path;
+    }
+
+    /// <summary>
+    /// Accumulates the gradient of one optimizer step, clips it and checks that it is finite. Returns token-weighted losses,
+    /// or sets <paramref name="divergence"/> to what was not finite (the gradient is then not to be applied).
     /// </summary>
     /// <remarks>
     /// Everything up to the optimizer runs on the device without waiting for it: the micro-batches' losses are summed
@@ -198,9 +243,11 @@ public sealed class Trainer : IDisposable
     /// step's numbers come to the host in one transfer, after the backward passes and before the update, because a
     /// non-finite loss or gradient must stop training before it reaches the weights.
     /// </remarks>
-    StepLosses RunStep(int step, List<List<TrainingExample>> micro, IReadOnlyList<TrainingExample> train, string? lastCheckpoint, out double gradNorm)
+    StepLosses? RunStep(int step, List<List<TrainingExample>> micro, IReadOnlyList<TrainingExample> train, out double gradNorm, out string? divergence)
     {
         using var scope = NewDisposeScope();
+        gradNorm = double.NaN;
+        divergence = null;
         foreach (var (_, p) in _trainable) p.grad = null;
         var batches = micro.Select(Collate).ToList();
         var predicted = batches.Select(b => b.PredictedTokens()).ToArray();
@@ -234,10 +281,10 @@ public sealed class Trainer : IDisposable
         var losses = new StepLossTensors(sft!, consistency, norm, penalty, total!).Read();
         gradNorm = losses.AscentGradNorm!.Value; // the record's norm slot carries the clipping norm here
         if (!double.IsFinite(losses.Total) || !double.IsFinite(losses.Sft))
-            throw new TrainingDivergedException(step + 1, $"the loss is {losses.Total} (SFT {losses.Sft}, consistency {losses.Consistency?.ToString() ?? "n/a"})", lastCheckpoint);
-        if (!double.IsFinite(gradNorm))
-            throw new TrainingDivergedException(step + 1, $"the gradient norm is {gradNorm}", lastCheckpoint);
-        return losses with { AscentGradNorm = null };
+            divergence = $"the loss is {losses.Total} (SFT {losses.Sft}, consistency {losses.Consistency?.ToString() ?? "n/a"})";
+        else if (!double.IsFinite(gradNorm))
+            divergence = $"the gradient norm is {gradNorm}";
+        return divergence is null ? losses with { AscentGradNorm = null } : null;
     }
 
     TokenBatch Collate(IReadOnlyList<TrainingExample> examples) => _collator.CollateForTraining(examples).To(_model.Device);
@@ -276,8 +323,8 @@ public sealed class Trainer : IDisposable
     // ---- checkpoints ----
 
     /// <summary>The options that shape the trajectory (a resume must use the same ones), as JSON.</summary>
-    JsonElement TrajectoryOptions() => JsonSerializer.SerializeToElement(
-        _options with { CheckpointFolder = null, CheckpointEverySteps = null, KeepCheckpoints = 1, EvaluateEverySteps = null },
+    JsonElement TrajectoryOptions(double? learningRate = null) => JsonSerializer.SerializeToElement(
+        _options with { CheckpointFolder = null, CheckpointEverySteps = null, KeepCheckpoints = 1, EvaluateEverySteps = null, LearningRate = learningRate ?? _options.LearningRate },
         TrainingCheckpoint.Json);
 
     string SaveCheckpoint(int step, int totalSteps, string fingerprint, List<StepMetrics> history, List<ValidationResult> validations)
@@ -296,7 +343,7 @@ public sealed class Trainer : IDisposable
                 ("cpu_default", torch.random.get_rng_state()),
             });
             TrainingCheckpoint.WriteState(folder, new TrainerState(step, totalSteps, step / _stepsPerEpoch, fingerprint,
-                TrajectoryOptions(), history, validations));
+                TrajectoryOptions(), history, validations, _learningRateChanges));
         });
     }
 
@@ -304,11 +351,17 @@ public sealed class Trainer : IDisposable
     {
         var state = TrainingCheckpoint.ReadState(folder);
         var now = TrajectoryOptions();
-        if (!JsonElement.DeepEquals(state.Options, now))
+        // A lower learning rate is how a diverged run is continued: allowed, and recorded in the checkpoints' state.
+        double savedRate = state.Options.TryGetProperty(nameof(TrainerOptions.LearningRate), out var rate) && rate.ValueKind == JsonValueKind.Number ? rate.GetDouble() : double.NaN;
+        var comparable = _options.LearningRate < savedRate ? TrajectoryOptions(savedRate) : now;
+        if (!JsonElement.DeepEquals(state.Options, comparable))
         {
-            var differing = DifferingFields(state.Options, now);
-            throw new ArgumentException($"Checkpoint '{folder}' was written with different training options ({string.Join(", ", differing)}); resume with the options it was written with.");
+            var differing = DifferingFields(state.Options, comparable);
+            throw new ArgumentException($"Checkpoint '{folder}' was written with different training options ({string.Join(", ", differing)}); " +
+                "resume with the options it was written with (only a lower LearningRate is allowed).");
         }
+        _learningRateChanges.AddRange(state.LearningRateChanges ?? []);
+        if (_options.LearningRate < savedRate) _learningRateChanges.Add(new LearningRateChange(state.Step, savedRate, _options.LearningRate));
         if (state.DataFingerprint != fingerprint)
             throw new ArgumentException($"Checkpoint '{folder}' was written for different training data; resume with the same examples in the same order.");
         if (state.TotalSteps != totalSteps || state.Step > totalSteps)
@@ -397,6 +450,7 @@ public sealed class Trainer : IDisposable
     public void Dispose()
     {
         DisposeObjective();
+        _checkpointLock?.Dispose();
         _model.ComputeDType = _previousComputeDType;
         _optimizer.Dispose();
         foreach (var (_, p) in _trainable)

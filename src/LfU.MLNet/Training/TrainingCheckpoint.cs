@@ -13,8 +13,12 @@ namespace LfU.MLNet.Training;
 /// <param name="Options">The run's options (those that shape the trajectory), as JSON.</param>
 /// <param name="History">Metrics of every step so far.</param>
 /// <param name="Validations">Evaluations so far.</param>
+/// <param name="LearningRateChanges">Resumes that lowered the learning rate (after a divergence), oldest first; null in older files.</param>
 internal sealed record TrainerState(int Step, int TotalSteps, int Epoch, string DataFingerprint, JsonElement Options,
-    List<StepMetrics> History, List<ValidationResult> Validations);
+    List<StepMetrics> History, List<ValidationResult> Validations, List<LearningRateChange>? LearningRateChanges = null);
+
+/// <summary>A resume from the checkpoint of <paramref name="Step"/> with a lower peak learning rate.</summary>
+public sealed record LearningRateChange(int Step, double From, double To);
 
 /// <summary>
 /// Checkpoint folders <c>checkpoint-STEP</c>: trainable weights (a PEFT adapter, or a Hugging Face model folder under
@@ -27,6 +31,7 @@ internal static class TrainingCheckpoint
     public const string OptimizerFile = "optimizer.safetensors";
     public const string RngFile = "rng.safetensors";
     const string Prefix = "checkpoint-";
+    const string DivergedPrefix = "diverged-";
 
     internal static readonly JsonSerializerOptions Json = new()
     {
@@ -34,9 +39,14 @@ internal static class TrainingCheckpoint
         Converters = { new JsonStringEnumConverter() },
     };
 
-    /// <summary>Writes <c>root/checkpoint-STEP</c> through <paramref name="fill"/> (given the folder to fill), then keeps the newest <paramref name="keep"/>.</summary>
+    /// <summary>
+    /// Writes <c>root/checkpoint-STEP</c> through <paramref name="fill"/> (given the folder to fill), then keeps the newest
+    /// <paramref name="keep"/> and the newest older one: the new one's weights are not known to be finite until a step
+    /// has run on them, and a divergence then needs a checkpoint from before it.
+    /// </summary>
     public static string Write(string root, int step, int keep, Action<string> fill)
     {
+        string? verified = List(root).Where(c => c.Step < step).Select(c => c.Path).LastOrDefault();
         Directory.CreateDirectory(root);
         string final = Path.Combine(Path.GetFullPath(root), Prefix + step);
         string temporary = Path.Combine(Path.GetFullPath(root), $".{Prefix}{step}.tmp");
@@ -52,8 +62,24 @@ internal static class TrainingCheckpoint
             try { Directory.Delete(temporary, recursive: true); } catch (IOException) { /* the original error matters more */ }
             throw;
         }
-        foreach (var (_, old) in List(root).SkipLast(keep)) Directory.Delete(old, recursive: true);
+        foreach (var (_, old) in List(root).SkipLast(keep))
+            if (old != verified) Directory.Delete(old, recursive: true);
         return final;
+    }
+
+    /// <summary>Keeps only the newest <paramref name="keep"/> checkpoints.</summary>
+    public static void Prune(string root, int keep)
+    {
+        foreach (var (_, old) in List(root).SkipLast(keep)) Directory.Delete(old, recursive: true);
+    }
+
+    /// <summary>Renames a checkpoint that holds a diverged update to <c>diverged-checkpoint-STEP</c>, out of a resume's way.</summary>
+    public static string SetAside(string checkpoint)
+    {
+        string target = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, DivergedPrefix + Path.GetFileName(checkpoint));
+        if (Directory.Exists(target)) Directory.Delete(target, recursive: true);
+        Directory.Move(checkpoint, target);
+        return target;
     }
 
     /// <summary>Completed checkpoints under <paramref name="root"/>, oldest first.</summary>

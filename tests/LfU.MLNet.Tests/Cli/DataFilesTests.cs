@@ -84,4 +84,47 @@ public sealed class DataFilesTests : IDisposable
         Assert.StartsWith("d.txt: unknown data format '.txt'", Assert.Throws<InvalidDataException>(() => DataFiles.Read(Write("d.txt", "x"))).Message);
         Assert.StartsWith("e.jsonl: the file has no data rows", Assert.Throws<InvalidDataException>(() => DataFiles.Read(Write("e.jsonl", "\n"))).Message);
     }
+
+    [Theory]
+    [InlineData("d.jsonl")]
+    [InlineData("d.csv")]
+    public void NonUtf8BytesAreAnErrorNamingTheFileAndLine(string name)
+    {
+        string header = name.EndsWith(".csv") ? "prompt,response\n" : "";
+        string good = name.EndsWith(".csv") ? "a,b\n" : "{\"prompt\": \"a\", \"response\": \"b\"}\n";
+        string path = Path.Combine(_dir, name);
+        var bytes = new List<byte>(System.Text.Encoding.UTF8.GetBytes(header + good + good));
+        bytes.AddRange(System.Text.Encoding.UTF8.GetBytes(name.EndsWith(".csv") ? "caf" : "{\"prompt\": \"caf"));
+        bytes.Add(0xE9);  // Latin-1 'é'
+        bytes.AddRange(System.Text.Encoding.UTF8.GetBytes(name.EndsWith(".csv") ? ",x\n" : "\", \"response\": \"x\"}\n"));
+        File.WriteAllBytes(path, bytes.ToArray());
+
+        var error = Assert.Throws<InvalidDataException>(() => DataFiles.Read(path));
+
+        int line = name.EndsWith(".csv") ? 4 : 3;
+        Assert.StartsWith($"{name}, line {line}: byte ", error.Message);
+        Assert.EndsWith("(0xE9) is not valid UTF-8; save the file as UTF-8.", error.Message);
+    }
+
+    [Theory]
+    [InlineData("long.jsonl")]
+    [InlineData("long.csv")]
+    public void AnOverlongRowIsRefusedQuickly(string name)
+    {
+        string path = Path.Combine(_dir, name);
+        using (var writer = new StreamWriter(path))
+        {
+            writer.Write(name.EndsWith(".csv") ? "prompt,response\nhi,\"" : "{\"prompt\": \"hi\", \"response\": \"");
+            var chunk = new string('x', 1 << 20);
+            for (int i = 0; i < 50; i++) writer.Write(chunk);  // a 50 MB row
+            writer.Write(name.EndsWith(".csv") ? "\"\n" : "\"}\n");
+        }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var error = Assert.Throws<InvalidDataException>(() => DataFiles.Read(path));
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+        Assert.StartsWith($"{name}, line {(name.EndsWith(".csv") ? 2 : 1)}: the ", error.Message);
+        Assert.Contains("longer than 1024 KiB, the limit for one row", error.Message);
+    }
 }

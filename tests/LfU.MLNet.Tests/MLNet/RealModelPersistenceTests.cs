@@ -70,8 +70,36 @@ public sealed class RealModelPersistenceTests : IDisposable
 
         var ex = LoadFails<InvalidDataException>(zip);
 
-        Assert.Contains($"The base model at '{folder}' is not the one this LfU model was trained on", ex.Message);
+        Assert.Contains($"The base model at '{folder}' changed since this LfU model was saved (model.safetensors changed)", ex.Message);
         Assert.Contains("LfUOptions.EmbedWeightsInSavedModel", ex.Message);
+    }
+
+    /// <summary>Every base file that changes answers is covered by the saved fingerprint, not just the weights.</summary>
+    [Theory]
+    [InlineData("config.json", "rope_theta")]
+    [InlineData("config.json", "rms_norm_eps")]
+    [InlineData("tokenizer.json", "merges")]
+    [InlineData("tokenizer_config.json", "chat_template")]
+    [InlineData("generation_config.json", "added")]
+    public void LoadingAfterAnAnswerChangingBaseFileChangedIsAnErrorNamingTheFile(string file, string change)
+    {
+        var (transformer, zip, folder) = FitAndSave();
+        transformer.Dispose();
+        string path = Path.Combine(folder, file);
+        var json = File.Exists(path) ? System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject() : new System.Text.Json.Nodes.JsonObject();
+        switch (change)
+        {
+            case "rope_theta": json["rope_theta"] = 500000.0; break;
+            case "rms_norm_eps": json["rms_norm_eps"] = 1e-3; break;
+            case "merges": json["model"]!["merges"]!.AsArray().RemoveAt(0); break;
+            case "chat_template": json["chat_template"] = "{{ messages[0]['content'] }}"; break;
+            default: json["eos_token_id"] = 5; break;
+        }
+        File.WriteAllText(path, json.ToJsonString());
+
+        var ex = LoadFails<InvalidDataException>(zip);
+
+        Assert.Contains($"The base model at '{folder}' changed since this LfU model was saved ({file} {(change == "added" ? "was added" : "changed")})", ex.Message);
     }
 
     [Fact]

@@ -5,7 +5,7 @@ using Xunit;
 namespace LfU.MLNet.Tests.Tokenization;
 
 /// <summary>Malformed or unsupported tokenizer files fail with a message naming the file and field.</summary>
-public sealed class TokenizerErrorTests : IDisposable
+public sealed partial class TokenizerErrorTests : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("lfu-tokerr-").FullName;
 
@@ -13,10 +13,7 @@ public sealed class TokenizerErrorTests : IDisposable
 
     string LoadError(Action<JsonObject> edit)
     {
-        JsonObject json = SentencePieceJsonTests.BuildTokenizerJson(legacy: false);
-        edit(json);
-        File.WriteAllText(Path.Combine(_dir, "tokenizer.json"), json.ToJsonString());
-        return Assert.Throws<InvalidDataException>(() => HfTokenizer.FromFolder(_dir)).Message;
+        return Assert.Throws<InvalidDataException>(() => Load(edit)).Message;
     }
 
     [Fact]

@@ -154,7 +154,7 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
-    public void NonFiniteLossStopsWithTheStepAndKeepsTheLastGoodCheckpoint()
+    public void NonFiniteLossStopsWithTheStepAndSetsAsideTheCheckpointHoldingTheBadUpdate()
     {
         using var model = TinyModel();
         string folder = Path.Combine(_folder, "nan");
@@ -165,8 +165,69 @@ public sealed class TrainerTests : IDisposable
         var error = Assert.Throws<TrainingDivergedException>(() => trainer.Train(Examples(4)));
         Assert.Equal(2, error.Step);
         Assert.Contains("step 2", error.Message);
-        Assert.Equal(new[] { 1 }, TrainingCheckpoint.List(folder).Select(c => c.Step));
-        Assert.Equal(TrainingCheckpoint.List(folder)[0].Path, error.LastCheckpoint);
+        // Step 2 ran on the weights of update 1, which checkpoint-1 holds: it is not "good", and nothing earlier exists.
+        Assert.Null(error.LastCheckpoint);
+        Assert.Contains("No checkpoint from before the diverging update exists", error.Message);
+        Assert.Empty(TrainingCheckpoint.List(folder));
+        Assert.True(Directory.Exists(Path.Combine(folder, "diverged-checkpoint-1")));
+        Assert.Single(error.History);
+    }
+
+    /// <summary>
+    /// With warm-up, update 1 has learning rate 0 and update 2 the huge peak: step 3 diverges, checkpoint-2 holds the bad
+    /// update and checkpoint-1 (kept although KeepCheckpoints is 1) is the last good one; resuming from it with a lower
+    /// learning rate is allowed and recorded.
+    /// </summary>
+    [Fact]
+    public void DivergenceNamesACheckpointFromBeforeTheBadUpdateAndALowerLearningRateResumesFromIt()
+    {
+        var data = Examples(4);
+        string folder = Path.Combine(_folder, "diverged");
+        var options = Options(new ObjectiveOptions { Kind = ObjectiveKind.Sft }, steps: 4) with
+        {
+            LearningRate = 1e36, WarmupRatio = 0.5, MaxGradNorm = null, CheckpointFolder = folder, CheckpointEverySteps = 1, KeepCheckpoints = 1,
+        };
+        TrainingDivergedException error;
+        using (var model = TinyModel())
+        using (var trainer = new Trainer(model, options))
+            error = Assert.Throws<TrainingDivergedException>(() => trainer.Train(data));
+
+        Assert.Equal(3, error.Step);
+        Assert.Equal(Path.Combine(folder, "checkpoint-1"), error.LastCheckpoint);
+        Assert.Equal([1], TrainingCheckpoint.List(folder).Select(c => c.Step));
+        Assert.True(Directory.Exists(Path.Combine(folder, "diverged-checkpoint-2")));
+        Assert.Equal([1, 2], error.History.Select(h => h.Step));
+        using (var reader = CheckpointReader.OpenFolder(Path.Combine(error.LastCheckpoint!, PeftAdapter.WeightsFile)))
+            foreach (string name in reader.Names)
+                using (var weight = reader.Read(name))
+                    Assert.True(weight.isfinite().all().item<bool>() && weight.abs().max().item<float>() < 10, name);
+
+        using (var model = TinyModel())
+        using (var trainer = new Trainer(model, options with { LearningRate = 1e-3 }))
+        {
+            var result = trainer.Train(data, resumeFrom: error.LastCheckpoint);
+            Assert.Equal(4, result.Final.Step);
+            Assert.All(result.History, h => Assert.True(double.IsFinite(h.Total)));
+            var state = TrainingCheckpoint.ReadState(result.FinalCheckpoint!);
+            Assert.Equal([new LearningRateChange(1, 1e36, 1e-3)], state.LearningRateChanges!);
+        }
+    }
+
+    [Fact]
+    public void ASecondTrainerOnTheSameCheckpointFolderFailsAtOnceNamingTheHolder()
+    {
+        string folder = Path.Combine(_folder, "shared");
+        var options = Options(new ObjectiveOptions { Kind = ObjectiveKind.Sft }, steps: 1) with { CheckpointFolder = folder };
+        using var model = TinyModel();
+        using var other = TinyModel();
+        using (var first = new Trainer(model, options))
+        {
+            var error = Assert.Throws<LfU.MLNet.IO.FolderInUseException>(() => new Trainer(other, options));
+            Assert.Contains($"pid {Environment.ProcessId}", error.Message);
+            Assert.Empty(LoraAdapters.Parameters(other)); // refused before touching the model
+        }
+        using var after = new Trainer(other, options);  // released by Dispose
+        Assert.Empty(after.Warnings);
     }
 
     [Fact]
@@ -235,11 +296,15 @@ public sealed class TrainerTests : IDisposable
         using (var model = TinyModel())
         using (var trainer = new Trainer(model, options)) trainer.Train(data);
         using (var model = TinyModel())
-        using (var trainer = new Trainer(model, options with { LearningRate = 5e-3 }))
+        using (var trainer = new Trainer(model, options with { LearningRate = 5e-2 }))
         {
             var error = Assert.Throws<ArgumentException>(() => trainer.Train(data, resumeFrom: folder));
-            Assert.Contains("LearningRate", error.Message);
+            Assert.Contains("LearningRate: checkpoint 0.01, now 0.05", error.Message);
+            Assert.Contains("only a lower LearningRate is allowed", error.Message);
         }
+        using (var model = TinyModel())
+        using (var trainer = new Trainer(model, options with { Seed = 7 }))
+            Assert.Contains("Seed", Assert.Throws<ArgumentException>(() => trainer.Train(data, resumeFrom: folder)).Message);
     }
 
     /// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>

@@ -12,51 +12,34 @@ internal readonly record struct TextSegment(string Text, int? AddedTokenId, bool
 /// </summary>
 internal sealed class AddedVocabulary
 {
-    readonly Dictionary<char, AddedToken[]> _rawByFirstChar;
-    readonly Dictionary<char, AddedToken[]> _normalizedByFirstChar;
+    readonly AddedTokenTrie _raw;
+    readonly AddedTokenTrie _normalized;
 
     public IReadOnlyList<AddedToken> Tokens { get; }
 
     public AddedVocabulary(IEnumerable<AddedToken> tokens)
     {
         Tokens = tokens.ToList();
-        _rawByFirstChar = Index(Tokens.Where(t => !t.Normalized));
-        _normalizedByFirstChar = Index(Tokens.Where(t => t.Normalized));
+        _raw = new AddedTokenTrie(Tokens.Where(t => !t.Normalized));
+        _normalized = new AddedTokenTrie(Tokens.Where(t => t.Normalized));
     }
 
-    static Dictionary<char, AddedToken[]> Index(IEnumerable<AddedToken> tokens) =>
-        tokens.Where(t => t.Content.Length > 0)
-              .GroupBy(t => t.Content[0])
-              .ToDictionary(g => g.Key, g => g.OrderByDescending(t => t.Content.Length).ToArray());
-
     /// <summary>Splits <paramref name="text"/> around raw-matched added tokens.</summary>
-    public List<TextSegment> SplitRaw(string text) => Split(text, _rawByFirstChar, atTextStart: true);
+    public List<TextSegment> SplitRaw(string text) => Split(text, _raw, atTextStart: true);
 
     /// <summary>Splits an already normalized plain segment around normalized-matched added tokens.</summary>
     public List<TextSegment> SplitNormalized(TextSegment segment) =>
-        _normalizedByFirstChar.Count == 0 ? [segment] : Split(segment.Text, _normalizedByFirstChar, segment.AtTextStart);
+        _normalized.IsEmpty ? [segment] : Split(segment.Text, _normalized, segment.AtTextStart);
 
-    static List<TextSegment> Split(string text, Dictionary<char, AddedToken[]> byFirstChar, bool atTextStart)
+    static List<TextSegment> Split(string text, AddedTokenTrie tokens, bool atTextStart)
     {
         var segments = new List<TextSegment>();
-        if (byFirstChar.Count == 0) { segments.Add(new TextSegment(text, null, atTextStart)); return segments; }
+        if (tokens.IsEmpty) { segments.Add(new TextSegment(text, null, atTextStart)); return segments; }
 
         int plainStart = 0, i = 0;
         while (i < text.Length)
         {
-            AddedToken? found = null;
-            if (byFirstChar.TryGetValue(text[i], out AddedToken[]? candidates))
-            {
-                foreach (AddedToken candidate in candidates)
-                {
-                    if (string.CompareOrdinal(text, i, candidate.Content, 0, candidate.Content.Length) == 0
-                        && (!candidate.SingleWord || IsWholeWord(text, i, candidate.Content.Length)))
-                    {
-                        found = candidate;
-                        break;
-                    }
-                }
-            }
+            AddedToken? found = tokens.LongestAt(text, i);
             if (found is null) { i++; continue; }
 
             int start = i, end = i + found.Content.Length;
@@ -68,12 +51,5 @@ internal sealed class AddedVocabulary
         }
         if (plainStart < text.Length) segments.Add(new TextSegment(text[plainStart..], null, atTextStart && plainStart == 0));
         return segments;
-    }
-
-    static bool IsWholeWord(string text, int start, int length)
-    {
-        bool wordBefore = start > 0 && char.IsLetterOrDigit(text[start - 1]);
-        bool wordAfter = start + length < text.Length && char.IsLetterOrDigit(text[start + length]);
-        return !wordBefore && !wordAfter;
     }
 }

@@ -41,7 +41,7 @@ internal sealed class BpeModel
     public static BpeModel FromJson(JsonFields model)
     {
         if (model.Type != "BPE") throw model.Unsupported("model types", model.Type, "BPE");
-        if (model.TryField("dropout") is { } dropout && dropout.Element.GetDouble() != 0)
+        if (model.TryField("dropout") is { } dropout && dropout.AsNumber() != 0)
             throw dropout.Error("must be null or 0 for inference (BPE dropout is a training-time augmentation)");
         foreach (string affix in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
             if (model.OptionalString(affix) is { Length: > 0 })
@@ -49,7 +49,7 @@ internal sealed class BpeModel
 
         var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (token, value) in model.Field("vocab").Properties())
-            vocab[token] = value.Element.TryGetInt32(out int id) && id >= 0 ? id : throw value.Error("must be a non-negative integer id");
+            vocab[token] = value.AsTokenId();
 
         var merges = new Dictionary<long, (int, int)>();
         int rank = 0;

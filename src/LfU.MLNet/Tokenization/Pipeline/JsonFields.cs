@@ -18,7 +18,7 @@ internal readonly record struct JsonFields(string File, string Path, JsonElement
         JsonFields field = Field(name);
         return field.Element.ValueKind == JsonValueKind.String
             ? field.Element.GetString()!
-            : throw field.Error($"must be a string, not {field.Element.ValueKind}");
+            : throw field.Error($"must be a string, not {field.Shown}");
     }
 
     public string? OptionalString(string name) => TryField(name) is not null ? String(name) : null;
@@ -40,6 +40,31 @@ internal readonly record struct JsonFields(string File, string Path, JsonElement
         return field.Element.ValueKind == JsonValueKind.Number && field.Element.TryGetInt32(out int value)
             ? value
             : throw field.Error("must be an integer");
+    }
+
+    /// <summary>
+    /// This value as a token id: an integer from 0 to <see cref="int.MaxValue"/> − 1, so that the vocabulary size
+    /// (largest id + 1) still fits an int.
+    /// </summary>
+    public int AsTokenId() =>
+        Element.ValueKind == JsonValueKind.Number && Element.TryGetInt32(out int id) && id is >= 0 and < int.MaxValue
+            ? id
+            : throw Error($"must be a token id (an integer from 0 to {int.MaxValue - 1}), not {Shown}");
+
+    public int TokenId(string name) => Field(name).AsTokenId();
+
+    /// <summary>This value as a number, e.g. a probability.</summary>
+    public double AsNumber() =>
+        Element.ValueKind == JsonValueKind.Number ? Element.GetDouble() : throw Error($"must be a number, not {Shown}");
+
+    /// <summary>The value as the file has it, shortened, for error messages.</summary>
+    public string Shown
+    {
+        get
+        {
+            string raw = Element.GetRawText();
+            return raw.Length <= 40 ? raw : raw[..37] + "...";
+        }
     }
 
     public IEnumerable<JsonFields> Items()

@@ -20,7 +20,7 @@ internal static class PostProcessor
                 var specialIds = new Dictionary<string, int[]>(StringComparer.Ordinal);
                 if (p.TryField("special_tokens") is { } specials)
                     foreach (var (name, special) in specials.Properties())
-                        specialIds[name] = special.Field("ids").Items().Select(i => i.Element.TryGetInt32(out int v) ? v : throw i.Error("must be an integer")).ToArray();
+                        specialIds[name] = special.Field("ids").Items().Select(i => i.AsTokenId()).ToArray();
                 var prefix = new List<int>();
                 var suffix = new List<int>();
                 bool sequenceSeen = false;
@@ -57,6 +57,6 @@ internal static class PostProcessor
     static int SpecialId(JsonFields processor, string name)
     {
         JsonFields[] pair = processor.Field(name).Items().ToArray();
-        return pair.Length == 2 && pair[1].Element.TryGetInt32(out int id) ? id : throw processor.Field(name).Error("must be [token, id]");
+        return pair.Length == 2 ? pair[1].AsTokenId() : throw processor.Field(name).Error("must be [token, id]");
     }
 }

@@ -52,7 +52,7 @@ internal abstract class TextPreTokenizer
         return json.Bool("add_prefix_space", true) ? MetaspacePrepend.Always : MetaspacePrepend.Never;  // older files
     }
 
-    static SplitBehavior ParseBehavior(JsonFields behavior) => behavior.Element.GetString() switch
+    static SplitBehavior ParseBehavior(JsonFields behavior) => (behavior.Element.ValueKind == System.Text.Json.JsonValueKind.String ? behavior.Element.GetString() : behavior.Shown) switch
     {
         "Isolated" => SplitBehavior.Isolated,
         "Removed" => SplitBehavior.Removed,
@@ -109,7 +109,7 @@ sealed class SplitPreTokenizer(StringOrRegex pattern, SplitBehavior behavior) : 
 /// <summary>Byte-level: optional GPT-2 regex split, then every piece rewritten in the byte-level alphabet.</summary>
 sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex, string file) : TextPreTokenizer
 {
-    const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+    internal const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
     readonly RustRegex? _regex = useRegex ? new RustRegex(Gpt2Pattern, $"{file}: ByteLevel pre-tokenizer") : null;
 
     public override void Split(Piece piece, List<Piece> output)

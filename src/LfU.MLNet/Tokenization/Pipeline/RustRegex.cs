@@ -15,20 +15,39 @@ namespace LfU.MLNet.Tokenization.Pipeline;
 /// <item>Syntax: possessive quantifiers (<c>x++</c>) become atomic groups, <c>$</c> (end of text in Rust) becomes
 /// <c>\z</c>, <c>\x{…}</c> escapes become UTF-16 literals, and <c>\w</c> uses Rust's wider Unicode definition.</item>
 /// </list>
+/// Tokenizer patterns need lookahead (<c>\s+(?!\S)</c>) and atomic groups, which .NET's non-backtracking engine does
+/// not support, so they run on the backtracking engine under <see cref="MatchTimeout"/>: a pattern from a file that
+/// backtracks catastrophically (<c>(a+)+$</c>) fails within seconds, naming the pattern and the file. The timeout
+/// check costs about a quarter of the matching time, so the well-known patterns in <see cref="VettedPatterns"/>
+/// (quantifiers only on single classes, each alternative linear) run without it.
 /// </summary>
 internal sealed class RustRegex
 {
+    /// <summary>Far above what a tokenizer pattern needs for one match (microseconds), far below a hang.</summary>
+    internal static readonly TimeSpan MatchTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>GPT-2 (the ByteLevel pre-tokenizer's own), Llama 3, and Qwen2/2.5/3.</summary>
+    internal static readonly HashSet<string> VettedPatterns = new(StringComparer.Ordinal)
+    {
+        ByteLevelPreTokenizer.Gpt2Pattern,
+        @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+        @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+    };
+
     readonly Regex _regex;
+    readonly string _fieldPath;
 
     public string Pattern { get; }
 
     public RustRegex(string rustPattern, string fieldPath)
     {
         Pattern = rustPattern;
+        _fieldPath = fieldPath;
         string translated = Translate(rustPattern, fieldPath);
         try
         {
-            _regex = new Regex(translated, RegexOptions.CultureInvariant | RegexOptions.Compiled);
+            _regex = new Regex(translated, RegexOptions.CultureInvariant | RegexOptions.Compiled,
+                VettedPatterns.Contains(rustPattern) ? Regex.InfiniteMatchTimeout : MatchTimeout);
         }
         catch (ArgumentException e)
         {
@@ -38,6 +57,20 @@ internal sealed class RustRegex
 
     /// <summary>Non-overlapping, non-empty matches as (start, length) in UTF-16 units of <paramref name="text"/>.</summary>
     public List<(int Start, int Length)> Matches(string text)
+    {
+        try
+        {
+            return MatchesUnbounded(text);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            throw new InvalidDataException(
+                $"{_fieldPath}: the regex '{Pattern}' took over {MatchTimeout.TotalSeconds:0} s on a text of {text.Length} characters " +
+                "(catastrophic backtracking); fix the pattern in the tokenizer file, e.g. with possessive quantifiers or atomic groups.");
+        }
+    }
+
+    List<(int Start, int Length)> MatchesUnbounded(string text)
     {
         var result = new List<(int, int)>();
         if (!HasSurrogates(text))

@@ -18,7 +18,8 @@ internal sealed record TokenizerConfig(
         {
             foreach (var (idText, token) in decoder.Properties())
             {
-                if (!int.TryParse(idText, out int id) || id < 0) throw token.Error("has a key that is not a token id");
+                if (!int.TryParse(idText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int id) || id == int.MaxValue)
+                    throw token.Error($"has the key '{idText}', which is not a token id (an integer from 0 to {int.MaxValue - 1})");
                 added.Add(new AddedToken(id, token.String("content"), token.Bool("special", false), token.Bool("normalized", false),
                                          token.Bool("lstrip", false), token.Bool("rstrip", false), token.Bool("single_word", false)));
             }
