@@ -306,7 +306,8 @@ internal sealed class ForgettingBenchmark
         var settings = new SortedDictionary<string, object?>(StringComparer.Ordinal)
         {
             ["model_sha256"] = fingerprint,
-            ["data"] = Path.GetFullPath(o.DataFolder),
+            // The content, not the path: a results folder stays resumable from another clone or machine.
+            ["data_sha256"] = DataFingerprint(o.DataFolder),
             ["template"] = o.Template,
             ["device"] = o.Device,
             ["batch_size"] = o.BatchSize,
@@ -320,6 +321,19 @@ internal sealed class ForgettingBenchmark
             ["attention"] = o.Attention.ToString(),
         };
         return JsonSerializer.Serialize(settings, new JsonSerializerOptions { WriteIndented = true }) + "\n";
+    }
+
+    /// <summary>SHA-256 over the data files a run reads (training, in-domain, paraphrased and out-of-domain tests).</summary>
+    static string DataFingerprint(string folder)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (string file in new[] { MiniWorldFiles.FineTuneTrain, MiniWorldFiles.FineTuneTest, MiniWorldFiles.Robustness,
+                     MiniWorldFiles.OodKnowledge, MiniWorldFiles.OodMath, MiniWorldFiles.OodReasoning })
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(file + "\n"));
+            hash.AppendData(File.ReadAllBytes(Path.Combine(folder, file)));
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     static string ProgressLine(int done, IReadOnlyList<BenchmarkRun> plan, IReadOnlyList<BenchmarkRunResult> results)
