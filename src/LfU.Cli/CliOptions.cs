@@ -40,6 +40,23 @@ internal static class CliOptions
         Description = "Weight dtype: float32, bfloat16, float16 or float64. Default: float32 on the CPU, bfloat16 on CUDA.",
     }.OneOf("float32", "bfloat16", "float16", "float64");
 
+    /// <summary>--attention: eager (explicit matmuls; faster on a CPU for short sequences) or sdpa (fused; best on CUDA).</summary>
+    internal static Option<string> Attention(string defaultValue) => new Option<string>("--attention")
+    {
+        Description = "Attention kernel: eager (explicit matmuls; faster on a CPU for short sequences) or sdpa (fused; best on CUDA).",
+        DefaultValueFactory = _ => defaultValue,
+    }.OneOf("eager", "sdpa");
+
+    internal static LfU.MLNet.Model.AttentionImplementation ParseAttention(string value) =>
+        value == "eager" ? LfU.MLNet.Model.AttentionImplementation.Eager : LfU.MLNet.Model.AttentionImplementation.Sdpa;
+
+    /// <summary>--precision: one of <see cref="LfU.MLNet.Training.ComputePrecision.Names"/>, plus <paramref name="extra"/> values a verb adds.</summary>
+    internal static Option<string> Precision(string description, string defaultValue, params string[] extra) => new Option<string>("--precision")
+    {
+        Description = description,
+        DefaultValueFactory = _ => defaultValue,
+    }.OneOf([.. extra, .. LfU.MLNet.Training.ComputePrecision.Names]);
+
     internal static Option<string> Device() => new Option<string>("--device")
     {
         Description = "cpu or cuda (needs the TorchSharp CUDA backend: build with -p:LfUTorchBackend=cuda).",

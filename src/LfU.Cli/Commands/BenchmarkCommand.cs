@@ -28,10 +28,8 @@ internal static class BenchmarkCommand
         var l2Weight = new Option<double>("--l2-weight") { Description = "The L2 baseline's penalty weight.", DefaultValueFactory = _ => d.L2Weight };
         var sweep = new Option<string[]>("--sweep") { Description = "name=v1,v2,... (lambda, alpha, reps-alpha, epochs, lr, noise-alpha, l2-weight); repeatable: each sweep runs on its own, not as a grid.", AllowMultipleArgumentsPerToken = false };
         var grid = new Option<string[]>("--grid") { Description = "name=v1,v2,... repeatable: the parameters given with --grid are varied together (every combination a method uses), e.g. --grid lambda=1,5,20 --grid alpha=0.05,0.1,0.3.", AllowMultipleArgumentsPerToken = false };
-        var precision = new Option<string>("--precision") { Description = "Training compute dtype: fp32 (exact), bf16 (mixed precision; about 2-3x faster on CPUs with AVX512-BF16, and the RepS steering then rounds), or auto.", DefaultValueFactory = _ => "fp32" };
-        precision.AcceptOnlyFromAmong("auto", "bf16", "fp32");
-        var attention = new Option<string>("--attention") { Description = "Attention kernel: eager (faster on a CPU for these short sequences) or sdpa (fused; use on CUDA).", DefaultValueFactory = _ => "eager" };
-        attention.AcceptOnlyFromAmong("eager", "sdpa");
+        var precision = CliOptions.Precision("Training compute dtype: fp32 (exact), bf16 (mixed precision; about 2-3x faster on CPUs with AVX512-BF16, and the RepS steering then rounds), or auto.", "fp32");
+        var attention = CliOptions.Attention("eager");
         var threads = new Option<int?>("--threads") { Description = "CPU threads for TorchSharp (default: all cores)." };
         var testLimit = new Option<int>("--test-limit") { Description = "In-domain test items (0 = all 200).", DefaultValueFactory = _ => 100 };
         var oodLimit = new Option<int>("--ood-limit") { Description = "Items per out-of-domain category (0 = all).", DefaultValueFactory = _ => 100 };
@@ -74,7 +72,7 @@ internal static class BenchmarkCommand
                 Sweeps = (parse.GetValue(sweep) ?? []).Select(Sweep.Parse).ToList(),
                 Grid = (parse.GetValue(grid) ?? []).Select(Sweep.Parse).ToList(),
                 ComputeDType = LfU.MLNet.Training.ComputePrecision.Resolve(parse.GetValue(precision)!, parse.GetValue(device) == "cuda" ? TorchSharp.torch.CUDA : TorchSharp.torch.CPU),
-                Attention = parse.GetValue(attention) == "eager" ? LfU.MLNet.Model.AttentionImplementation.Eager : LfU.MLNet.Model.AttentionImplementation.Sdpa,
+                Attention = CliOptions.ParseAttention(parse.GetValue(attention)!),
                 MaxSteps = parse.GetValue(maxSteps),
                 BatchSize = parse.GetValue(batch),
                 TestLimit = Limit(tests, "--test-limit"),

@@ -35,19 +35,13 @@ internal static class PretrainCommand
         var checkpoints = new Option<DirectoryInfo?>("--checkpoint-dir") { Description = "Write resumable checkpoints here (every 200 steps and on Ctrl+C)." };
         var resume = new Option<DirectoryInfo?>("--resume") { Description = "Resume from a checkpoint (folder) written by --checkpoint-dir." };
         var pack = new Option<int>("--pack") { Description = "Pack examples into rows of this many tokens (each example attends only to itself); 0 pads one example per row.", DefaultValueFactory = _ => 128 };
-        var attention = new Option<string>("--attention") { Description = "Attention kernel: eager (explicit matmuls; fastest on a CPU for short packed rows) or sdpa (fused; best on CUDA).", DefaultValueFactory = _ => "eager" };
-        attention.AcceptOnlyFromAmong("eager", "sdpa");
+        var attention = CliOptions.Attention("eager");
         var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW's decoupled weight decay.", DefaultValueFactory = _ => 0.1 };
-        var precision = new Option<string>("--precision") { Description = "Compute dtype: auto (bfloat16 where the CPU or GPU runs it natively), bf16 or fp32. Weights and optimizer stay float32.", DefaultValueFactory = _ => "auto" };
+        var precision = CliOptions.Precision("Compute dtype: auto (bfloat16 where the CPU or GPU runs it natively), bf16 or fp32. Weights and optimizer stay float32.", "auto");
         var initFrom = new Option<DirectoryInfo?>("--init-from") { Description = "Continue pretraining from this model folder's weights and shape (e.g. a second stage with a fresh schedule) instead of a random initialisation; the shape options are then ignored." };
         var threads = new Option<int?>("--threads") { Description = "CPU threads for TorchSharp (default: all cores); leave one free to keep the machine usable." };
         var command = new Command("pretrain", "Train a small Llama-style model from scratch on instruction data (the bundled mini-world model).")
             { data, tokenizer, output, hidden, layers, heads, kvHeads, intermediate, epochs, maxSteps, batch, lr, seed, checkpoints, resume, pack, precision, attention, weightDecay, initFrom, threads };
-        precision.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<string>() is string p && !ComputePrecision.Names.Contains(p.ToLowerInvariant()))
-                r.AddError($"--precision must be one of {string.Join(", ", ComputePrecision.Names)}; got '{p}'.");
-        });
         command.SetAction((parse, cancellationToken) =>
         {
             if (parse.GetValue(threads) is int n) torch.set_num_threads(n);
@@ -68,7 +62,7 @@ internal static class PretrainCommand
                     CheckpointFolder = parse.GetValue(checkpoints)?.FullName,
                     CheckpointEverySteps = parse.GetValue(checkpoints) is null ? null : 200,
                     ComputeDType = ComputePrecision.Resolve(parse.GetValue(precision)!, torch.CPU),
-                }, parse.GetValue(pack), parse.GetValue(attention) == "eager" ? AttentionImplementation.Eager : AttentionImplementation.Sdpa,
+                }, parse.GetValue(pack), CliOptions.ParseAttention(parse.GetValue(attention)!),
                 parse.GetValue(initFrom)?.FullName, parse.GetValue(resume)?.FullName, cancellationToken);
             return Task.FromResult(0);
         });

@@ -63,8 +63,8 @@ internal static class TrainCommand
         var template = CliOptions.Template();
         var seed = new Option<long>("--seed") { Description = "Seed of the adapter initialisation, data order and noise.", DefaultValueFactory = _ => defaults.Seed };
         var dtype = CliOptions.DType();
-        var precision = Choice("--precision", "Compute dtype over the weights: fp32, bf16 (mixed precision, 2-3x faster on CPUs with AVX512-BF16), auto (bf16 where native), or weights (the weights' own dtype).", "weights", "weights", "auto", "bf16", "fp32");
-        var attention = Choice("--attention", "Attention kernel: sdpa (fused; best on CUDA) or eager (explicit matmuls; faster on a CPU for short sequences).", "sdpa", "sdpa", "eager");
+        var precision = CliOptions.Precision("Compute dtype over the weights: fp32, bf16 (mixed precision, 2-3x faster on CPUs with AVX512-BF16), auto (bf16 where native), or weights (the weights' own dtype).", "weights", "weights");
+        var attention = CliOptions.Attention("sdpa");
         var device = CliOptions.Device();
         var evalEvery = new Option<int?>("--eval-every") { Description = "Compute the validation loss every this many steps (default: at the end only)." };
         var checkpointDir = new Option<DirectoryInfo?>("--checkpoint-dir") { Description = "Folder for resumable checkpoints (written at the end, every --checkpoint-every steps, and on Ctrl+C)." };
@@ -142,7 +142,7 @@ internal static class TrainCommand
                 Device = parse.GetValue(device) == "cuda" ? ComputeDevice.Cuda : ComputeDevice.Cpu,
                 DType = parse.GetValue(dtype),
                 ComputePrecision = parse.GetValue(precision) is "weights" ? null : parse.GetValue(precision),
-                Attention = parse.GetValue(attention) == "eager" ? LfU.MLNet.Model.AttentionImplementation.Eager : LfU.MLNet.Model.AttentionImplementation.Sdpa,
+                Attention = CliOptions.ParseAttention(parse.GetValue(attention)!),
                 CheckpointFolder = parse.GetValue(checkpointDir)?.FullName,
                 CheckpointEverySteps = parse.GetValue(checkpointEvery),
                 ResumeFrom = parse.GetValue(resume)?.FullName,

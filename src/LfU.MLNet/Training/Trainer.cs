@@ -212,7 +212,6 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>
-    /// <summary>
     /// The newest checkpoint whose weights came before the update that made step <paramref name="step"/> (0-based)
     /// diverge: that step ran on the weights of <paramref name="step"/> updates, so checkpoint-<paramref name="step"/>
     /// (and any later one) holds the bad update. Those are renamed diverged-checkpoint-N, out of a resume's way.
