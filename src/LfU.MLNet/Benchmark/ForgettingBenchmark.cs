@@ -119,7 +119,8 @@ internal sealed class ForgettingBenchmark
             }
             var result = RunOne(run, data, modelFolder, fingerprint, device, cancellationToken);
             results.Add(result);
-            WriteOutputs(results, plan.Count);
+            // Earlier results of runs not reached yet stay in the files: a resume interrupted again loses nothing.
+            WriteOutputs(results.Concat(previous.Where(p => !results.Any(r => r.Run == p.Run))).ToList(), plan.Count);
             _log.WriteLine(ProgressLine(i + 1, plan, results));
         }
         WriteOutputs(results, plan.Count);

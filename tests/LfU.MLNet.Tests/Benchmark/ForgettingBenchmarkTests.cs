@@ -137,6 +137,31 @@ public class ForgettingBenchmarkTests
     }
 
     [Fact]
+    public void AResumeInterruptedAgainKeepsTheEarlierResultsOfRunsItHadNotReached()
+    {
+        string output = TempFolder();
+        try
+        {
+            new ForgettingBenchmark(Tiny(output, "sft"), TextWriter.Null).Run();
+            string sftRow = File.ReadAllLines(Path.Combine(output, ForgettingBenchmark.CsvFile))[1];
+
+            // The resumed plan runs base first, then would keep sft; it is stopped in between.
+            using var source = new CancellationTokenSource();
+            var resumed = new ForgettingBenchmark(Tiny(output) with { Resume = true }, new CancelAfterFirstRun(source));
+            Assert.ThrowsAny<OperationCanceledException>(() => resumed.Run(source.Token));
+
+            var csv = File.ReadAllLines(Path.Combine(output, ForgettingBenchmark.CsvFile));
+            Assert.Equal(3, csv.Length);
+            Assert.StartsWith("base,", csv[1]);
+            Assert.Equal(sftRow, csv[2]);
+        }
+        finally
+        {
+            if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
     public void BadArgumentsFailWithOneLineBeforeAnyWork()
     {
         string output = TempFolder();
