@@ -98,6 +98,9 @@ internal sealed class ForgettingBenchmark
         var (probe, _, _) = LfUModel.LoadBase(modelFolder, _options.Template, ScalarType.Float32, CPU);
         probe.Dispose();
         string fingerprint = ModelFingerprint.Of(modelFolder);
+        // One benchmark per results folder: two would overwrite each other's results.csv after every run.
+        using var outputLock = IO.FolderLock.Acquire(_options.OutputFolder, "benchmark");
+        if (outputLock.TakeOverWarning is { } warning) _log.WriteLine(warning);
         var previous = PrepareOutputFolder(plan, fingerprint);
 
         int tests = data.AllTests().Count;

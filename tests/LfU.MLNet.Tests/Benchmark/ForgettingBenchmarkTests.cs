@@ -162,6 +162,25 @@ public class ForgettingBenchmarkTests
     }
 
     [Fact]
+    public void ASecondBenchmarkIntoTheSameFolderIsRefusedWhileTheFirstRuns()
+    {
+        string output = TempFolder();
+        try
+        {
+            using (LfU.MLNet.IO.FolderLock.Acquire(output, "benchmark"))
+            {
+                var e = Assert.Throws<LfU.MLNet.IO.FolderInUseException>(() => new ForgettingBenchmark(Tiny(output), TextWriter.Null).Run());
+                Assert.Contains("in use by another run", e.Message);
+                Assert.False(File.Exists(Path.Combine(output, ForgettingBenchmark.CsvFile)));
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
     public void BadArgumentsFailWithOneLineBeforeAnyWork()
     {
         string output = TempFolder();
