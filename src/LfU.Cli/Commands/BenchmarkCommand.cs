@@ -39,12 +39,13 @@ internal static class BenchmarkCommand
         var template = new Option<string>("--template") { Description = "Prompt template the base model was pretrained with.", DefaultValueFactory = _ => "alpaca" };
         var device = new Option<string>("--device") { Description = "cpu or cuda (deterministic on cpu).", DefaultValueFactory = _ => "cpu" };
         var resume = new Option<bool>("--resume") { Description = "Keep the runs already in --output's results.csv (same settings required) and run only the missing ones." };
+        var reportOnly = new Option<bool>("--report-only") { Description = "Run nothing: rewrite results.md, results.csv and the charts from the runs already in --output (same settings), e.g. after merging the results.csv rows of benchmarks run in parallel." };
         var quick = new Option<bool>("--quick") { Description = "A short end-to-end check: base,sft,lfu-lora, 1 seed, 3 epochs, 20 test items, 20 per OOD category, 5 per template, 32 new tokens (explicit options win)." };
 
         var command = new Command("benchmark", "Measure forgetting: fine-tune the mini-world base model with each method and seed; report in-domain, out-of-domain and paraphrase accuracy.")
         {
             model, data, output, methods, seeds, epochs, maxSteps, lr, batch, lambda, alpha, repsAlpha, noiseAlpha, l2Weight, sweep, grid,
-            precision, attention, threads, testLimit, oodLimit, paraphraseLimit, maxNewTokens, evalBatch, template, device, resume, quick,
+            precision, attention, threads, testLimit, oodLimit, paraphraseLimit, maxNewTokens, evalBatch, template, device, resume, reportOnly, quick,
         };
         command.SetAction(parse =>
         {
@@ -83,7 +84,9 @@ internal static class BenchmarkCommand
                 Template = parse.GetValue(template)!,
                 Device = parse.GetValue(device)!,
                 Resume = parse.GetValue(resume),
-                CommandLine = "lfu " + string.Join(" ", parse.Tokens.Select(t => Quote(t.Value))),
+                ReportOnly = parse.GetValue(reportOnly),
+                // The command that produces these results: --report-only only rewrites them.
+                CommandLine = "lfu " + string.Join(" ", parse.Tokens.Where(t => t.Value != "--report-only").Select(t => Quote(t.Value))),
             };
             return Run(options);
         });

@@ -102,6 +102,13 @@ internal sealed class ForgettingBenchmark
         using var outputLock = IO.FolderLock.Acquire(_options.OutputFolder, "benchmark");
         if (outputLock.TakeOverWarning is { } warning) _log.WriteLine(warning);
         var previous = PrepareOutputFolder(plan, fingerprint);
+        if (_options.ReportOnly)
+        {
+            var kept = plan.Select(run => previous.FirstOrDefault(r => r.Run == run)).OfType<BenchmarkRunResult>().ToList();
+            WriteOutputs(kept, plan.Count);
+            _log.WriteLine($"Report rewritten from {kept.Count} of {plan.Count} planned runs in {Path.Combine(_options.OutputFolder, CsvFile)}; nothing was run.");
+            return kept;
+        }
 
         int tests = data.AllTests().Count;
         _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -289,7 +296,9 @@ internal sealed class ForgettingBenchmark
         string settingsPath = Path.Combine(folder, SettingsFile), csvPath = Path.Combine(folder, CsvFile);
         string settings = SettingsJson(fingerprint);
         var previous = new List<BenchmarkRunResult>();
-        if (_options.Resume && File.Exists(csvPath))
+        if (_options.ReportOnly && !File.Exists(csvPath))
+            throw new FileNotFoundException($"Nothing to report: '{csvPath}' does not exist. Run the benchmark first (--report-only only rewrites the report of earlier runs).", csvPath);
+        if ((_options.Resume || _options.ReportOnly) && File.Exists(csvPath))
         {
             string recorded = File.Exists(settingsPath) ? File.ReadAllText(settingsPath) : "";
             if (recorded != settings)
