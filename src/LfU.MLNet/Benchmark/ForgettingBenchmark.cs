@@ -6,6 +6,7 @@ using LfU.MLNet.Adapters;
 using LfU.MLNet.IO;
 using LfU.MLNet.Native;
 using LfU.MLNet.Tokenization;
+using LfU.MLNet.Objectives;
 using LfU.MLNet.Training;
 using static TorchSharp.torch;
 
@@ -208,15 +209,12 @@ internal sealed class ForgettingBenchmark
     internal TrainerOptions TrainerOptionsFor(BenchmarkRun run, int padId)
     {
         var h = run.Hyperparameters;
-        var objective = run.Method switch
+        if (!run.Trains) throw new ArgumentException($"Method {run.Method.Name()} does not train.", nameof(run));
+        // Every training method is a registered objective of the same name; each reads the grid's values it has.
+        var objective = ObjectiveRegistry.Create(run.Method.Name(), new ObjectiveParameters
         {
-            BenchmarkMethod.Sft => new ObjectiveOptions { Kind = ObjectiveKind.Sft },
-            BenchmarkMethod.LfULora => new ObjectiveOptions { Kind = ObjectiveKind.LfU, Perturbation = PerturbationKind.LoRA, Lambda = h.Lambda, Alpha = h.Alpha },
-            BenchmarkMethod.LfUReps => new ObjectiveOptions { Kind = ObjectiveKind.LfU, Perturbation = PerturbationKind.RepS, Lambda = h.Lambda, Alpha = h.RepsAlpha },
-            BenchmarkMethod.NEFTune => new ObjectiveOptions { Kind = ObjectiveKind.NEFTune, NoiseAlpha = h.NoiseAlpha },
-            BenchmarkMethod.L2 => new ObjectiveOptions { Kind = ObjectiveKind.L2, PenaltyWeight = h.L2Weight },
-            _ => throw new ArgumentException($"Method {run.Method.Name()} does not train.", nameof(run)),
-        };
+            Alpha = run.Method == BenchmarkMethod.LfUReps ? h.RepsAlpha : h.Alpha, Lambda = h.Lambda, NoiseAlpha = h.NoiseAlpha, PenaltyWeight = h.L2Weight,
+        });
         return new TrainerOptions
         {
             Objective = objective,
