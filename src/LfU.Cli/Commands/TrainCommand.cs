@@ -38,6 +38,7 @@ internal static class TrainCommand
         var perturbation = Choice("--perturbation", "With --objective lfu: lora (weights) or reps (representation steering).", "lora", "lora", "reps");
         var alpha = new Option<double>("--alpha") { Description = "LfU's ascent step size α.", DefaultValueFactory = _ => LfUObjective.DefaultAlpha };
         var lambda = new Option<double?>("--lambda") { Description = $"LfU's consistency weight λ (default {LfULoraObjective.DefaultLambda} for lfu-lora, {LfURepsObjective.DefaultLambda} for lfu-reps)." };
+        var ascentSteps = new Option<int?>("--ascent-steps") { Description = $"With --objective lfu-lora-multistep: the number k of ascent steps of α / k (default {LfULoraMultiStepObjective.DefaultAscentSteps})." };
         var ascentBatch = Choice("--ascent-batch", "Batch of LfU's ascent gradient: same (the training batch) or independent (another batch, as the official code).", "same", "same", "independent");
         var consistency = Choice("--consistency", "LfU's consistency measure: mse or cosine of hidden states, or logit-kl.", "mse", "mse", "cosine", "logit-kl");
         var hiddenFrom = new Option<int>("--hidden-from") { Description = "First hidden state compared by LfU (0 = embeddings).", DefaultValueFactory = _ => 0 };
@@ -96,7 +97,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Fine-tune a model on prompt/response data with LfU (or SFT, NEFTune, L1/L2) and write the adapter, a log, a loss chart and a summary.")
         {
-            model, data, validation, output, objective, perturbation, alpha, lambda, ascentBatch, consistency, hiddenFrom, hiddenTo,
+            model, data, validation, output, objective, perturbation, alpha, lambda, ascentBatch, ascentSteps, consistency, hiddenFrom, hiddenTo,
             noiseAlpha, penaltyWeight, full, loraR, loraAlpha, loraDropout, rslora, lr, schedule, warmup, epochs, maxSteps, batch,
             accumulation, weightDecay, maxGradNorm, cutoff, trainOnPrompt, template, seed, dtype, precision, attention, device, evalEvery,
             checkpointDir, checkpointEvery, resume,
@@ -118,6 +119,7 @@ internal static class TrainCommand
                         Alpha = parse.GetValue(alpha),
                         Lambda = parse.GetValue(lambda),
                         AscentBatch = parse.GetValue(ascentBatch) == "independent" ? AscentBatchMode.IndependentBatch : AscentBatchMode.SameBatch,
+                        AscentSteps = parse.GetValue(ascentSteps),
                         Consistency = parse.GetValue(consistency) switch { "cosine" => ConsistencyMeasure.Cosine, "logit-kl" => ConsistencyMeasure.LogitKl, _ => ConsistencyMeasure.Mse },
                         HiddenStateFrom = parse.GetValue(hiddenFrom),
                         HiddenStateTo = parse.GetValue(hiddenTo),

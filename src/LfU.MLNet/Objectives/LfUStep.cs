@@ -16,8 +16,8 @@ internal abstract class LfUStep : ObjectiveStep
         Consistency = objective.ConsistencyFor(context.Model.LayerCount);
     }
 
-    /// <summary>α / ‖g‖, or 0 when the gradient vanishes (then the auxiliary model equals the clean one).</summary>
-    protected Tensor StepScale(Tensor norm) => where(norm > 0, Alpha / norm.clamp_min(double.Epsilon), zeros_like(norm));
+    /// <summary>(α / <paramref name="steps"/>) / ‖g‖, or 0 when the gradient vanishes (then the auxiliary model equals the clean one).</summary>
+    protected Tensor StepScale(Tensor norm, int steps = 1) => where(norm > 0, Alpha / steps / norm.clamp_min(double.Epsilon), zeros_like(norm));
 
     /// <summary>The step's numbers, still on the device.</summary>
     protected StepLossTensors Report(Tensor sft, Tensor consistency, Tensor norm) => StepLossTensors.From(sft, consistency, Lambda, norm, null);

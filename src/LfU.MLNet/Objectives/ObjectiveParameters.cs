@@ -12,6 +12,8 @@ public sealed record ObjectiveParameters
     public double? Lambda { get; init; }
     /// <summary>LfU-LoRA's ascent batch.</summary>
     public AscentBatchMode? AscentBatch { get; init; }
+    /// <summary>Multi-step LfU's number of ascent steps k.</summary>
+    public int? AscentSteps { get; init; }
     /// <summary>LfU's consistency measure.</summary>
     public ConsistencyMeasure? Consistency { get; init; }
     /// <summary>LfU's first compared hidden state.</summary>
