@@ -1,6 +1,5 @@
 using LfU.MLNet.Adapters;
 using LfU.MLNet.Tokenization;
-using LfU.MLNet.Training;
 using LfU.MLNet.Model;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

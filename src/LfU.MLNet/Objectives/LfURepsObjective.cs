@@ -1,7 +1,6 @@
 using System.Globalization;
 using LfU.MLNet.Model;
 using LfU.MLNet.Tokenization;
-using LfU.MLNet.Training;
 using static TorchSharp.torch;
 
 namespace LfU.MLNet.Objectives;

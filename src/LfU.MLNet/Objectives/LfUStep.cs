@@ -1,4 +1,3 @@
-using LfU.MLNet.Training;
 using static TorchSharp.torch;
 
 namespace LfU.MLNet.Objectives;

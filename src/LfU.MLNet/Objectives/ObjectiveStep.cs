@@ -1,6 +1,5 @@
 using LfU.MLNet.Model;
 using LfU.MLNet.Tokenization;
-using LfU.MLNet.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

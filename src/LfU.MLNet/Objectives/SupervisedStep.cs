@@ -1,6 +1,5 @@
 using LfU.MLNet.Model;
 using LfU.MLNet.Tokenization;
-using LfU.MLNet.Training;
 using static TorchSharp.torch;
 
 namespace LfU.MLNet.Objectives;
