@@ -57,10 +57,11 @@ internal static class MakeDataCommand
         };
 
         // Bad numbers are argument errors, caught before anything is written.
-        foreach (var option in new[] { pretrainSize, finetuneTrain, finetuneTest, oodSize, modelMaxLength })
-            AtLeast(option, 1);
-        AtLeast(oodSize, 1, MiniWorldOptions.MaxOodSize);
-        AtLeast(vocabSize, BpeTrainer.MinimumVocabSize);
+        foreach (var option in new[] { pretrainSize, finetuneTrain, finetuneTest, modelMaxLength })
+            CliOptions.AtLeast(option, 1);
+        CliOptions.AtLeast(oodSize, 1, MiniWorldOptions.MaxOodSize);
+        CliOptions.AtLeast(vocabSize, BpeTrainer.MinimumVocabSize);
+        CliOptions.AtLeast(seed, int.MinValue);
 
         var command = new Command("make-data",
             "Generate the mini-world forgetting benchmark (pretraining mixture, fine-tuning task, out-of-domain tests, paraphrased templates), deterministically for a seed.")
@@ -99,16 +100,4 @@ internal static class MakeDataCommand
         });
         return command;
     }
-
-    static void AtLeast(Option<int> option, int minimum, int maximum = int.MaxValue) =>
-        option.Validators.Add(result =>
-        {
-            int value = result.GetValueOrDefault<int>();
-            if (value < minimum || value > maximum)
-                result.AddError(maximum == int.MaxValue
-                    ? $"{option.Name} must be at least {minimum}, got {value}."
-                    : $"{option.Name} must be between {minimum} and {maximum}, got {value}.");
-        });
-
-    /// <summary>The tokenizer learns from pretraining text only, as a real tokenizer predates fine-tuning data.</summary>
 }

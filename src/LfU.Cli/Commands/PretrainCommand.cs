@@ -40,6 +40,13 @@ internal static class PretrainCommand
         var precision = CliOptions.Precision("Compute dtype: auto (bfloat16 where the CPU or GPU runs it natively), bf16 or fp32. Weights and optimizer stay float32.", "auto");
         var initFrom = new Option<DirectoryInfo?>("--init-from") { Description = "Continue pretraining from this model folder's weights and shape (e.g. a second stage with a fresh schedule) instead of a random initialisation; the shape options are then ignored." };
         var threads = new Option<int?>("--threads") { Description = "CPU threads for TorchSharp (default: all cores); leave one free to keep the machine usable." };
+        foreach (var size in new[] { hidden, layers, heads, kvHeads, intermediate, epochs, batch }) CliOptions.AtLeast(size, 1);
+        CliOptions.AtLeast(maxSteps, 1);
+        CliOptions.AtLeast(pack, 0);
+        CliOptions.AtLeast(threads, 1);
+        CliOptions.InRange(lr, double.Epsilon, double.MaxValue, "positive");
+        CliOptions.InRange(weightDecay, 0, double.MaxValue, "0 or more");
+        CliOptions.AnyWhole(seed);
         var command = new Command("pretrain", "Train a small Llama-style model from scratch on instruction data (the bundled mini-world model).")
             { data, tokenizer, output, hidden, layers, heads, kvHeads, intermediate, epochs, maxSteps, batch, lr, seed, checkpoints, resume, pack, precision, attention, weightDecay, initFrom, threads };
         command.SetAction((parse, cancellationToken) =>

@@ -91,6 +91,7 @@ internal static class TrainCommand
         CliOptions.AtLeast(cutoff, 2);
         CliOptions.AtLeast(evalEvery, 1);
         CliOptions.AtLeast(checkpointEvery, 1);
+        CliOptions.AnyWhole(seed);
 
         var command = new Command("train", "Fine-tune a model on prompt/response data with LfU (or SFT, NEFTune, L1/L2) and write the adapter, a log, a loss chart and a summary.")
         {
