@@ -295,6 +295,18 @@ internal sealed class ForgettingBenchmark
             previous = BenchmarkReport.ParseCsv(File.ReadAllText(csvPath), csvPath, plan);
             _log.WriteLine($"Resuming: {previous.Count} of {plan.Count} runs are in {csvPath}.");
         }
+        else if (!_options.Resume && Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
+        {
+            // Results of another benchmark must not mix with this one's: start afresh only when asked to.
+            if (!_options.Overwrite)
+                throw new InvalidOperationException($"The output folder '{folder}' is not empty; resume the benchmark in it (Resume, --resume), " +
+                                                    "start afresh (Overwrite, --overwrite), or give another folder.");
+            foreach (string entry in Directory.EnumerateFileSystemEntries(folder))
+            {
+                if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
+                else File.Delete(entry);
+            }
+        }
         Directory.CreateDirectory(folder);
         AtomicFile.WriteAllText(settingsPath, settings);
         return previous;
