@@ -60,7 +60,7 @@ internal static class CliOptions
 
     internal static Option<string> Device() => new Option<string>("--device")
     {
-        Description = "cpu or cuda (needs the TorchSharp CUDA backend: build with -p:LfUTorchBackend=cuda).",
+        Description = "cpu or cuda (an NVIDIA GPU and TorchSharp's CUDA backend, which the lfu package does not carry: see the README's CUDA section).",
         DefaultValueFactory = _ => "cpu",
     }.OneOf("cpu", "cuda");
 
@@ -125,10 +125,25 @@ internal static class CliOptions
     internal static (Device Device, ScalarType DType) ResolveDevice(string device, string? dtype)
     {
         bool cuda = device == "cuda";
-        TorchRuntime.EnsureInitialized(cuda);
-        if (cuda && !torch.cuda.is_available())
-            throw new InvalidOperationException("--device cuda was asked for, but CUDA is not available (no GPU, or the CPU-only TorchSharp runtime is installed: build with -p:LfUTorchBackend=cuda).");
+        if (cuda) EnsureCuda();
+        else TorchRuntime.EnsureInitialized();
         return (cuda ? CUDA : CPU, PretrainedModel.ParseDType(dtype ?? (cuda ? "bfloat16" : "float32")));
+    }
+
+    /// <summary>Initialises TorchSharp for CUDA, or fails with what is missing for --device cuda, library and tool alike.</summary>
+    internal static void EnsureCuda()
+    {
+        try { TorchRuntime.EnsureInitialized(cuda: true); }
+        catch (InvalidOperationException e) when (TorchRuntime.FindCudaBackend() is null)
+        {
+            // The tool's package carries the CPU backend only: CUDA's libtorch is gigabytes, past what a NuGet package may hold.
+            throw new InvalidOperationException($"--device cuda: {e.Message} The lfu tool itself ships the CPU backend only; for GPUs, use the PyTorch route above, " +
+                "or build lfu from its sources with -p:LfUTorchBackend=cuda (which references TorchSharp-cuda-linux).", e);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"--device cuda: {e.Message}", e);
+        }
     }
 
     /// <summary>A model folder, or the model/ folder inside the output of a full fine-tuning run.</summary>

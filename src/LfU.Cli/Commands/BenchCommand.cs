@@ -69,8 +69,8 @@ internal static class BenchCommand
         if (dtype is not (ScalarType.BFloat16 or ScalarType.Float32))
             throw new ArgumentException($"--dtype '{dtypeName}' is not supported; use bfloat16 or float32.");
 
-        TorchRuntime.EnsureInitialized(cuda);
-        if (cuda && !torch.cuda.is_available()) throw new InvalidOperationException("--device cuda was asked for, but CUDA is not available (no GPU, or the CPU-only TorchSharp runtime is installed).");
+        if (cuda) CliOptions.EnsureCuda();
+        else TorchRuntime.EnsureInitialized();
         var config = ModelConfig.FromFile(configFile.FullName);
         if (sequence > config.MaxPositionEmbeddings)
             throw new ArgumentException($"--seq {sequence} exceeds the model's max_position_embeddings {config.MaxPositionEmbeddings} ({configFile.Name}).");

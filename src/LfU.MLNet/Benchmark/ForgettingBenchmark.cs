@@ -89,9 +89,7 @@ internal sealed class ForgettingBenchmark
         var plan = BenchmarkRun.Plan(_options);
         var data = BenchmarkData.Load(_options.DataFolder, _options.TestLimit, _options.OodLimit, _options.ParaphraseLimit);
         bool cuda = _options.Device == "cuda";
-        TorchRuntime.EnsureInitialized(cuda);
-        if (cuda && !TorchSharp.torch.cuda.is_available())
-            throw new InvalidOperationException("Device cuda was asked for, but CUDA is not available (no GPU, or the CPU-only TorchSharp runtime is installed).");
+        TorchRuntime.EnsureInitialized(cuda); // with cuda: says what is missing when no GPU can be used
         var device = cuda ? CUDA : CPU;
         string modelFolder = Path.GetFullPath(_options.ModelFolder);
         // Fails early on a missing or mismatched model folder, before any run.

@@ -220,23 +220,19 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
             TorchRuntime.EnsureInitialized();
             return CPU;
         }
-        bool available;
-        try
-        {
-            TorchRuntime.EnsureInitialized(cuda: true);
-            available = torch.cuda.is_available();
-        }
-        catch (InvalidOperationException) { available = false; }
-        if (available) return new Device(DeviceType.CUDA, gpuDeviceId ?? 0);
+        string? missing = null;
+        try { TorchRuntime.EnsureInitialized(cuda: true); }
+        catch (InvalidOperationException e) { missing = e.Message; }
+        if (missing is null) return new Device(DeviceType.CUDA, gpuDeviceId ?? 0);
         string why = _options.Device == ComputeDevice.Cuda ? "LfUOptions.Device is Cuda" : $"MLContext.GpuDeviceId is {gpuDeviceId}";
         if (fallbackToCpu)
         {
-            channel.Warning($"LfU: {why} but CUDA is not available (TorchSharp CPU backend, or no GPU); training on the CPU because MLContext.FallbackToCpu is set.");
+            channel.Warning($"LfU: {why} but CUDA is not available; training on the CPU because MLContext.FallbackToCpu is set. {missing}");
             TorchRuntime.EnsureInitialized();
             return CPU;
         }
-        throw new InvalidOperationException($"{why} but CUDA is not available (TorchSharp CPU backend, or no GPU). Build with -p:LfUTorchBackend=cuda (TorchSharp-cuda-linux) " +
-            "on a machine with an NVIDIA GPU, set MLContext.FallbackToCpu = true to train on the CPU instead, or set LfUOptions.Device = ComputeDevice.Cpu.");
+        throw new InvalidOperationException($"{why} but CUDA is not available; set MLContext.FallbackToCpu = true to train on the CPU instead, " +
+            $"or LfUOptions.Device = ComputeDevice.Cpu. {missing}");
     }
 
     /// <summary>Forwards training progress to the MLContext log (the first step, every 10th and the last) and to the user's callback.</summary>
