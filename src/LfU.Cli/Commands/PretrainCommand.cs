@@ -53,7 +53,7 @@ internal static class PretrainCommand
         command.SetAction((parse, cancellationToken) =>
         {
             using var output = OutputFolder.Open(parse.GetValue(output0)!.FullName, parse.GetValue(overwrite),
-                keep: [parse.GetValue(checkpoints)?.FullName, parse.GetValue(resume)?.FullName]);
+                keep: [parse.GetValue(checkpoints)?.FullName, parse.GetValue(resume)?.FullName, parse.GetValue(data)!.FullName, parse.GetValue(tokenizer)!.FullName]);
             if (parse.GetValue(threads) is int n) torch.set_num_threads(n);
             var shape = (parse.GetValue(hidden), parse.GetValue(layers), parse.GetValue(heads), parse.GetValue(kvHeads), parse.GetValue(intermediate));
             Run(parse.GetValue(data)!.FullName, parse.GetValue(tokenizer)!.FullName, output, shape,

@@ -149,9 +149,9 @@ internal static class TrainCommand
                 CheckpointEverySteps = parse.GetValue(checkpointEvery),
                 ResumeFrom = parse.GetValue(resume)?.FullName,
             };
-            // A checkpoint folder inside --output belongs to this run (a resume), not to the output it replaces.
+            // A checkpoint folder (a resume) or data file inside --output belongs to this run, not to the output it replaces.
             using var outputFolder = OutputFolder.Open(parse.GetValue(output)!.FullName, parse.GetValue(overwrite),
-                keep: [options.CheckpointFolder, options.ResumeFrom]);
+                keep: [options.CheckpointFolder, options.ResumeFrom, parse.GetValue(data)!.FullName, parse.GetValue(validation)?.FullName]);
             return Run(options, parse.GetValue(data)!.FullName, parse.GetValue(validation)?.FullName, outputFolder,
                 parse.GetValue(device)!, parse.GetValue(evalEvery));
         });

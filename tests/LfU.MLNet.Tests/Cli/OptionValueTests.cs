@@ -36,6 +36,15 @@ public sealed class OptionValueTests
         Assert.True(options.Count > 60, $"only {options.Count} numeric options found");
     }
 
+    [Fact]
+    public void Help_lists_the_verbs_as_users_reach_for_them()
+    {
+        var verbs = CliApp.CreateRoot().Subcommands.Select(c => c.Name).ToList();
+        Assert.Equal(["train", "eval", "generate", "export"], verbs.Take(4));
+        var help = CliRunner.Run("--help").Out;
+        Assert.True(help.IndexOf("  train ", StringComparison.Ordinal) < help.IndexOf("  forward ", StringComparison.Ordinal), help);
+    }
+
     [Theory]
     [MemberData(nameof(NumericOptions))]
     public void A_numeric_option_declares_its_range(string verb, string name)
