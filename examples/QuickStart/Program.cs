@@ -6,6 +6,7 @@
 using LfU.MLNet;
 using LfU.MLNet.Evaluation;
 using LfU.MLNet.Model;
+using LfU.MLNet.Objectives;
 using LfU.MLNet.Training;
 using Microsoft.ML;
 using QuickStart;
@@ -71,7 +72,7 @@ PrintScores(["base model"], [baseScores]);
 Section("3. Fine-tune twice: plain SFT, then LfU");
 // Two ordinary ML.NET estimators that differ only in the objective. Both train a LoRA adapter (r = 8) on the same
 // rows with the same seed; LfU adds lambda times the consistency loss against an "undesirable" update (alpha).
-LfUOptions Options(ObjectiveOptions objective) => new()
+LfUOptions Options(TrainingObjective objective) => new()
 {
     ModelFolder = settings.ModelFolder,
     Template = "alpaca",
@@ -88,11 +89,11 @@ LfUOptions Options(ObjectiveOptions objective) => new()
     InferenceBatchSize = 32,
 };
 Console.WriteLine("SFT:");
-using LfUTransformer sft = mlContext.Transforms.Text.FineTuneWithLfU(Options(new ObjectiveOptions { Kind = ObjectiveKind.Sft })).Fit(trainData);
+using LfUTransformer sft = mlContext.Transforms.Text.FineTuneWithLfU(Options(new SftObjective())).Fit(trainData);
 Console.WriteLine($"LfU (lambda {settings.Lambda}, alpha {settings.Alpha}):");
-using LfUTransformer lfu = mlContext.Transforms.Text.FineTuneWithLfU(Options(new ObjectiveOptions
+using LfUTransformer lfu = mlContext.Transforms.Text.FineTuneWithLfU(Options(new LfULoraObjective
 {
-    Kind = ObjectiveKind.LfU, Perturbation = PerturbationKind.LoRA, Lambda = settings.Lambda, Alpha = settings.Alpha,
+    Lambda = settings.Lambda, Alpha = settings.Alpha,
 })).Fit(trainData);
 
 string lossChart = Path.Combine(settings.OutputFolder, "loss.png");

@@ -118,11 +118,9 @@ internal sealed class OutputFolder : IDisposable
     {
         if (!Directory.Exists(target)) return [];
         return Directory.EnumerateFileSystemEntries(target)
-            .Where(e => System.IO.Path.GetFileName(e) is var name && !keep.Contains(name) && !IsLock(name))
+            .Where(e => System.IO.Path.GetFileName(e) is var name && !keep.Contains(name) && !LfU.MLNet.IO.FolderLock.IsLockFile(name))
             .ToList();
     }
-
-    static bool IsLock(string name) => name.StartsWith(".lfu-", StringComparison.Ordinal) && (name.EndsWith(".lock", StringComparison.Ordinal) || name.EndsWith(".lock.holder", StringComparison.Ordinal));
 
     static void Move(string from, string to)
     {

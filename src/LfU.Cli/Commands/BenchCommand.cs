@@ -27,8 +27,8 @@ internal static class BenchCommand
         var device = new Option<string>("--device") { Description = "cpu or cuda.", DefaultValueFactory = _ => "cpu" }.OneOf("cpu", "cuda");
         var objectives = new Option<string>("--objectives")
         {
-            Description = $"Comma-separated: {string.Join(", ", StepBenchmark.Objectives.Keys)}.",
-            DefaultValueFactory = _ => string.Join(",", StepBenchmark.Objectives.Keys),
+            Description = $"Comma-separated, from: {string.Join(", ", StepBenchmark.Names)}.",
+            DefaultValueFactory = _ => string.Join(",", StepBenchmark.DefaultObjectives),
         };
         var peak = new Option<double?>("--peak-tflops") { Description = "The device's peak dense TFLOP/s in this dtype (e.g. 989 for an H100 SXM in bfloat16), to report MFU." };
         var seed = new Option<long>("--seed") { Description = "Seed of the random weights.", DefaultValueFactory = _ => 0 };
@@ -62,9 +62,9 @@ internal static class BenchCommand
         if (pytorchScript is { Exists: false }) throw new FileNotFoundException($"--pytorch-reference: '{pytorchScript.FullName}' does not exist.");
         bool cuda = deviceName == "cuda"; // the numbers' ranges and the words are checked by the parser
         var names = objectiveList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var unknown = names.Where(n => !StepBenchmark.Objectives.ContainsKey(n)).ToList();
+        var unknown = names.Where(n => !StepBenchmark.Names.Contains(n, StringComparer.OrdinalIgnoreCase)).ToList();
         if (names.Length == 0 || unknown.Count > 0)
-            throw new CliUsageException($"--objectives: unknown {string.Join(", ", unknown.Select(u => $"'{u}'"))}; choose from {string.Join(", ", StepBenchmark.Objectives.Keys)}.");
+            throw new CliUsageException($"--objectives: unknown {string.Join(", ", unknown.Select(u => $"'{u}'"))}; choose from {string.Join(", ", StepBenchmark.Names)}.");
         var dtype = PretrainedModel.ParseDType(dtypeName ?? (cuda ? "bfloat16" : "float32"));
         if (dtype is not (ScalarType.BFloat16 or ScalarType.Float32))
             throw new ArgumentException($"--dtype '{dtypeName}' is not supported; use bfloat16 or float32.");

@@ -40,6 +40,7 @@ internal static class BenchmarkCommand
         var device = new Option<string>("--device") { Description = "cpu or cuda (deterministic on cpu).", DefaultValueFactory = _ => "cpu" }.OneOf("cpu", "cuda");
         var resume = new Option<bool>("--resume") { Description = "Keep the runs already in --output's results.csv (same settings required) and run only the missing ones." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Delete what --output holds (an earlier benchmark's results) before the first run and start afresh; --resume continues them instead." };
+        var reportOnly = new Option<bool>("--report-only") { Description = "Run nothing: rewrite results.md, results.csv and the charts from the runs already in --output (same settings), e.g. after merging the results.csv rows of benchmarks run in parallel." };
         var quick = new Option<bool>("--quick") { Description = "A short end-to-end check: base,sft,lfu-lora, 1 seed, 3 epochs, 20 test items, 20 per OOD category, 5 per template, 32 new tokens (explicit options win)." };
 
         foreach (var count in new[] { seeds, epochs, batch, maxNewTokens, evalBatch }) CliOptions.AtLeast(count, 1);
@@ -53,16 +54,18 @@ internal static class BenchmarkCommand
         var command = new Command("benchmark", "Measure forgetting: fine-tune the mini-world base model with each method and seed; report in-domain, out-of-domain and paraphrase accuracy.")
         {
             model, data, output, methods, seeds, epochs, maxSteps, lr, batch, lambda, alpha, repsAlpha, noiseAlpha, l2Weight, sweep, grid,
-            precision, attention, threads, testLimit, oodLimit, paraphraseLimit, maxNewTokens, evalBatch, template, device, resume, overwrite, quick,
+            precision, attention, threads, testLimit, oodLimit, paraphraseLimit, maxNewTokens, evalBatch, template, device, resume, overwrite, reportOnly, quick,
         };
         command.SetAction(parse =>
         {
             bool isQuick = parse.GetValue(quick);
-            if (parse.GetValue(resume) && parse.GetValue(overwrite))
-                throw new CliUsageException("Give --resume (continue the runs in --output) or --overwrite (start afresh), not both.");
+            if (parse.GetValue(overwrite) && (parse.GetValue(resume) || parse.GetValue(reportOnly)))
+                throw new CliUsageException($"Give --overwrite (start afresh) or {(parse.GetValue(resume) ? "--resume (continue the runs in --output)" : "--report-only (rewrite the report of the runs in --output)")}, not both.");
             // Refused before any work; the folder is emptied only once the model and data have loaded (ForgettingBenchmark).
+            // --resume and --report-only work on the runs already there: not an overwrite.
             string outputPath = parse.GetValue(output)!;
-            if (!parse.GetValue(resume) && !parse.GetValue(overwrite) && Directory.Exists(outputPath) && Directory.EnumerateFileSystemEntries(outputPath).Any())
+            if (!parse.GetValue(resume) && !parse.GetValue(reportOnly) && !parse.GetValue(overwrite)
+                && Directory.Exists(outputPath) && Directory.EnumerateFileSystemEntries(outputPath).Any(e => !LfU.MLNet.IO.FolderLock.IsLockFile(Path.GetFileName(e))))
                 throw new CliUsageException($"--output '{Path.GetFullPath(outputPath)}' is not empty; add --resume to continue the benchmark in it, --overwrite to start afresh, or give another folder.");
             if (parse.GetValue(threads) is int n) TorchSharp.torch.set_num_threads(n);
             // --quick changes the defaults only: an option given on the command line keeps its value.
@@ -94,7 +97,9 @@ internal static class BenchmarkCommand
                 Device = parse.GetValue(device)!,
                 Resume = parse.GetValue(resume),
                 Overwrite = parse.GetValue(overwrite),
-                CommandLine = "lfu " + string.Join(" ", parse.Tokens.Select(t => Quote(t.Value))),
+                ReportOnly = parse.GetValue(reportOnly),
+                // The command that produces these results: --report-only only rewrites them, and --overwrite would delete them.
+                CommandLine = "lfu " + string.Join(" ", parse.Tokens.Where(t => t.Value is not ("--report-only" or "--overwrite")).Select(t => Quote(t.Value))),
             };
             return Run(options);
         });

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using LfU.MLNet.Objectives;
 using LfU.MLNet.Benchmark;
 using LfU.MLNet.Checkpoints;
 using LfU.MLNet.IO;
@@ -59,7 +60,7 @@ internal static class PretrainCommand
             Run(parse.GetValue(data)!.FullName, parse.GetValue(tokenizer)!.FullName, output, shape,
                 new TrainerOptions
                 {
-                    Objective = new ObjectiveOptions { Kind = ObjectiveKind.Sft },
+                    Objective = new SftObjective(),
                     FineTuning = FineTuning.Full,
                     LearningRate = parse.GetValue(lr),
                     WarmupRatio = 0.05,

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LfU.MLNet.Objectives;
 using LfU.MLNet;
 using LfU.MLNet.Adapters;
 using LfU.MLNet.Checkpoints;
@@ -26,22 +27,24 @@ internal static class TrainCommand
     internal static Command Create()
     {
         var defaults = new LfUOptions();
-        var objectiveDefaults = new ObjectiveOptions();
         var model = CliOptions.Model();
         var data = new Option<FileInfo>("--data") { Description = "Training data: .jsonl (prompt/response, instruction/input/output, or messages) or .csv with a prompt,response header.", Required = true }.AcceptExistingOnly();
         var validation = new Option<FileInfo>("--validation") { Description = "Validation data (same formats); its loss is logged and plotted." }.AcceptExistingOnly();
         var output = new Option<DirectoryInfo>("--output") { Description = "Folder for adapter/ (or model/), training_log.csv, loss.png and summary.json.", Required = true }.NotAFile();
 
-        var objective = Choice("--objective", "Objective: sft, lfu, neftune, l2 or l1.", "lfu", "sft", "lfu", "neftune", "l2", "l1");
-        var perturbation = Choice("--perturbation", "LfU's perturbation: lora (weights) or reps (representation steering).", "lora", "lora", "reps");
-        var alpha = new Option<double>("--alpha") { Description = "LfU's ascent step size α.", DefaultValueFactory = _ => objectiveDefaults.Alpha };
-        var lambda = new Option<double?>("--lambda") { Description = "LfU's consistency weight λ (default 5 for lora, 0.1 for reps)." };
+        // "lfu" is lfu-lora or lfu-reps by --perturbation, as before objectives had one name each.
+        var objective = Choice("--objective", "Objective: " + string.Join("; ", ObjectiveRegistry.All.Select(e => $"{e.Name} ({e.Summary})")) + "; lfu = lfu-<perturbation>.",
+            "lfu", [.. ObjectiveRegistry.Names, "lfu"]);
+        var perturbation = Choice("--perturbation", "With --objective lfu: lora (weights) or reps (representation steering).", "lora", "lora", "reps");
+        var alpha = new Option<double>("--alpha") { Description = "LfU's ascent step size α.", DefaultValueFactory = _ => LfUObjective.DefaultAlpha };
+        var lambda = new Option<double?>("--lambda") { Description = $"LfU's consistency weight λ (default {LfULoraObjective.DefaultLambda} for lfu-lora, {LfURepsObjective.DefaultLambda} for lfu-reps)." };
+        var ascentSteps = new Option<int?>("--ascent-steps") { Description = $"With --objective lfu-lora-multistep: the number k of ascent steps of α / k (default {LfULoraMultiStepObjective.DefaultAscentSteps})." };
         var ascentBatch = Choice("--ascent-batch", "Batch of LfU's ascent gradient: same (the training batch) or independent (another batch, as the official code).", "same", "same", "independent");
         var consistency = Choice("--consistency", "LfU's consistency measure: mse or cosine of hidden states, or logit-kl.", "mse", "mse", "cosine", "logit-kl");
         var hiddenFrom = new Option<int>("--hidden-from") { Description = "First hidden state compared by LfU (0 = embeddings).", DefaultValueFactory = _ => 0 };
         var hiddenTo = new Option<int?>("--hidden-to") { Description = "Last hidden state compared by LfU, inclusive (default: the last)." };
-        var noiseAlpha = new Option<double>("--noise-alpha") { Description = "NEFTune's noise scale α.", DefaultValueFactory = _ => objectiveDefaults.NoiseAlpha };
-        var penaltyWeight = new Option<double>("--penalty-weight") { Description = "Weight of the l1/l2 penalty.", DefaultValueFactory = _ => objectiveDefaults.PenaltyWeight };
+        var noiseAlpha = new Option<double>("--noise-alpha") { Description = "NEFTune's noise scale α.", DefaultValueFactory = _ => NEFTuneObjective.DefaultNoiseAlpha };
+        var penaltyWeight = new Option<double>("--penalty-weight") { Description = "Weight of the l1/l2 penalty.", DefaultValueFactory = _ => L2Objective.DefaultWeight };
 
         var full = new Option<bool>("--full") { Description = "Full fine-tuning of every weight instead of a LoRA adapter; writes a merged model folder." };
         var loraR = new Option<int>("--lora-r") { Description = "LoRA rank.", DefaultValueFactory = _ => defaults.Lora.Rank };
@@ -93,10 +96,11 @@ internal static class TrainCommand
         CliOptions.AtLeast(evalEvery, 1);
         CliOptions.AtLeast(checkpointEvery, 1);
         CliOptions.AnyWhole(seed);
+        CliOptions.AtLeast(ascentSteps, 1);
 
         var command = new Command("train", "Fine-tune a model on prompt/response data with LfU (or SFT, NEFTune, L1/L2) and write the adapter, a log, a loss chart and a summary.")
         {
-            model, data, validation, output, objective, perturbation, alpha, lambda, ascentBatch, consistency, hiddenFrom, hiddenTo,
+            model, data, validation, output, objective, perturbation, alpha, lambda, ascentBatch, ascentSteps, consistency, hiddenFrom, hiddenTo,
             noiseAlpha, penaltyWeight, full, loraR, loraAlpha, loraDropout, rslora, lr, schedule, warmup, epochs, maxSteps, batch,
             accumulation, weightDecay, maxGradNorm, cutoff, trainOnPrompt, template, seed, dtype, precision, attention, device, evalEvery,
             checkpointDir, checkpointEvery, resume, overwrite,
@@ -111,22 +115,20 @@ internal static class TrainCommand
             {
                 ModelFolder = CliOptions.ModelFolder(parse.GetValue(model)!.FullName),
                 Template = parse.GetValue(template),
-                Objective = new ObjectiveOptions
-                {
-                    Kind = parse.GetValue(objective) switch
+                Objective = ObjectiveRegistry.Create(
+                    parse.GetValue(objective) is "lfu" ? "lfu-" + parse.GetValue(perturbation) : parse.GetValue(objective)!,
+                    new ObjectiveParameters
                     {
-                        "sft" => ObjectiveKind.Sft, "neftune" => ObjectiveKind.NEFTune, "l2" => ObjectiveKind.L2, "l1" => ObjectiveKind.L1, _ => ObjectiveKind.LfU,
-                    },
-                    Perturbation = parse.GetValue(perturbation) == "reps" ? PerturbationKind.RepS : PerturbationKind.LoRA,
-                    Alpha = parse.GetValue(alpha),
-                    Lambda = parse.GetValue(lambda),
-                    AscentBatch = parse.GetValue(ascentBatch) == "independent" ? AscentBatchMode.IndependentBatch : AscentBatchMode.SameBatch,
-                    Consistency = parse.GetValue(consistency) switch { "cosine" => ConsistencyMeasure.Cosine, "logit-kl" => ConsistencyMeasure.LogitKl, _ => ConsistencyMeasure.Mse },
-                    HiddenStateFrom = parse.GetValue(hiddenFrom),
-                    HiddenStateTo = parse.GetValue(hiddenTo),
-                    NoiseAlpha = parse.GetValue(noiseAlpha),
-                    PenaltyWeight = parse.GetValue(penaltyWeight),
-                },
+                        Alpha = parse.GetValue(alpha),
+                        Lambda = parse.GetValue(lambda),
+                        AscentBatch = parse.GetValue(ascentBatch) == "independent" ? AscentBatchMode.IndependentBatch : AscentBatchMode.SameBatch,
+                        AscentSteps = parse.GetValue(ascentSteps),
+                        Consistency = parse.GetValue(consistency) switch { "cosine" => ConsistencyMeasure.Cosine, "logit-kl" => ConsistencyMeasure.LogitKl, _ => ConsistencyMeasure.Mse },
+                        HiddenStateFrom = parse.GetValue(hiddenFrom),
+                        HiddenStateTo = parse.GetValue(hiddenTo),
+                        NoiseAlpha = parse.GetValue(noiseAlpha),
+                        PenaltyWeight = parse.GetValue(penaltyWeight),
+                    }),
                 FineTuning = parse.GetValue(full) ? FineTuning.Full : FineTuning.Lora,
                 Lora = new LoraConfig { Rank = parse.GetValue(loraR), Alpha = parse.GetValue(loraAlpha), Dropout = parse.GetValue(loraDropout), UseRsLora = parse.GetValue(rslora) },
                 LearningRate = parse.GetValue(lr),
@@ -190,7 +192,7 @@ internal static class TrainCommand
         foreach (string line in SkippedLines(trainReport, trainRecords)) Console.WriteLine("  " + line);
         if (validationReport is not null) Console.WriteLine($"Validation data: {validationReport.Summary(options.CutoffLength)}.");
         Console.WriteLine($"Training {(options.FineTuning == FineTuning.Full ? "all weights" : $"a LoRA adapter (r={options.Lora.Rank}, alpha={options.Lora.Alpha})")} " +
-                          $"with {Describe(options.Objective)} on {deviceName} ({PretrainedModel.DTypeName(dtype)}), template {template.Name}.");
+                          $"with {options.Objective.Describe()} on {deviceName} ({PretrainedModel.DTypeName(dtype)}), template {template.Name}.");
 
         var trainerOptions = options.ToTrainerOptions(tokenizer.PadId, device) with { EvaluateEverySteps = evaluateEvery };
         TrainingResult result;
@@ -227,7 +229,7 @@ internal static class TrainCommand
         if (options.FineTuning == FineTuning.Full) model.SaveMerged(Path.Combine(outputFolder, weightsFolder));
         else model.SaveAdapter(Path.Combine(outputFolder, weightsFolder));
         WriteLog(Path.Combine(outputFolder, LogFile), result);
-        Charts.SaveLossCurves(result, Path.Combine(outputFolder, ChartFile), $"{Describe(options.Objective)} on {Path.GetFileName(dataPath)}");
+        Charts.SaveLossCurves(result, Path.Combine(outputFolder, ChartFile), $"{options.Objective.Describe()} on {Path.GetFileName(dataPath)}");
         var summary = Summary(options, dataPath, validationPath, weights, result, seconds, trainReport, trainRecords, validationReport);
         AtomicFile.WriteAllText(Path.Combine(outputFolder, SummaryFile), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         output.Commit();
@@ -263,14 +265,6 @@ internal static class TrainCommand
     static string DescribeSkipped(ExampleReport report, List<DataRecord> records, int limit) =>
         string.Join("; ", report.Skipped.Take(limit).Select(s => $"line {records[s.Index].Line}: {s.Reason}"));
 
-    static string Describe(ObjectiveOptions o) => o.Kind switch
-    {
-        ObjectiveKind.LfU => Invariant($"LfU ({(o.Perturbation == PerturbationKind.RepS ? "RepS" : "LoRA")}, α={o.Alpha}, λ={o.EffectiveLambda})"),
-        ObjectiveKind.NEFTune => Invariant($"NEFTune (α={o.NoiseAlpha})"),
-        ObjectiveKind.L1 or ObjectiveKind.L2 => Invariant($"{o.Kind} (weight {o.PenaltyWeight})"),
-        _ => "SFT",
-    };
-
     /// <summary>One CSV row per step; the validation loss sits on the steps where it was computed.</summary>
     internal static void WriteLog(string path, TrainingResult result)
     {
@@ -296,12 +290,8 @@ internal static class TrainCommand
             ["validation_data"] = validationPath is null ? null : Path.GetFullPath(validationPath),
             ["output"] = weights,
             ["fine_tuning"] = options.FineTuning == FineTuning.Full ? "full" : "lora",
-            ["objective"] = new JsonObject
-            {
-                ["kind"] = o.Kind.ToString(), ["perturbation"] = o.Perturbation.ToString(), ["alpha"] = o.Alpha, ["lambda"] = o.EffectiveLambda,
-                ["ascent_batch"] = o.AscentBatch.ToString(), ["consistency"] = o.Consistency.ToString(),
-                ["hidden_from"] = o.HiddenStateFrom, ["hidden_to"] = o.HiddenStateTo, ["noise_alpha"] = o.NoiseAlpha, ["penalty_weight"] = o.PenaltyWeight,
-            },
+            // The objective's name and its own settings, as checkpoints record them.
+            ["objective"] = JsonSerializer.SerializeToNode(o, TrainingCheckpoint.Json),
             ["lora"] = options.FineTuning == FineTuning.Full ? null : new JsonObject
             {
                 ["r"] = options.Lora.Rank, ["alpha"] = options.Lora.Alpha, ["dropout"] = options.Lora.Dropout, ["rslora"] = options.Lora.UseRsLora,

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using LfU.MLNet.Objectives;
 using LfU.MLNet;
 using LfU.MLNet.Adapters;
 using LfU.MLNet.Benchmark;
@@ -91,7 +92,7 @@ internal static class FineTuneCheck
         var examples = builder.BuildAll(data.Train.Select(item => (item.Prompt, item.Response)));
         var options = new TrainerOptions
         {
-            Objective = new ObjectiveOptions { Kind = ObjectiveKind.LfU, Perturbation = PerturbationKind.LoRA, Alpha = 0.1, Lambda = 5 },
+            Objective = new LfULoraObjective { Alpha = 0.1, Lambda = 5 },
             LearningRate = 3e-3,
             Schedule = LearningRateSchedule.Cosine,
             WarmupRatio = 0.1,

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using LfU.MLNet.Objectives;
 using LfU.MLNet.Adapters;
 using LfU.MLNet.Checkpoints;
 using LfU.MLNet.Tokenization;
@@ -42,14 +43,14 @@ internal static class ReferenceStepCheck
         using var expected = SafeTensorsFile.Open(Path.Combine(fixtureFolder, "expected.safetensors"));
         TokenBatch Batch(string prefix) => new TokenBatch(expected.Read($"{prefix}.input_ids"), expected.Read($"{prefix}.attention_mask"), expected.Read($"{prefix}.labels")).To(device);
 
-        var options = variant switch
+        TrainingObjective objective = variant switch
         {
-            "sft" => new ObjectiveOptions { Kind = ObjectiveKind.Sft },
-            "lora_same_batch" => new ObjectiveOptions { Alpha = 0.1, Lambda = 5 },
-            "lora_independent_batch" => new ObjectiveOptions { Alpha = 0.1, Lambda = 5, AscentBatch = AscentBatchMode.IndependentBatch },
-            _ => new ObjectiveOptions { Alpha = 0.1, Lambda = 5, Perturbation = PerturbationKind.RepS },
+            "sft" => new SftObjective(),
+            "lora_same_batch" => new LfULoraObjective { Alpha = 0.1, Lambda = 5 },
+            "lora_independent_batch" => new LfULoraObjective { Alpha = 0.1, Lambda = 5, AscentBatch = AscentBatchMode.IndependentBatch },
+            _ => new LfURepsObjective { Alpha = 0.1, Lambda = 5 },
         };
-        using var step = new ObjectiveStep(model, options, trainable.Select(p => p.Parameter).ToList(), seed: 0);
+        using var step = objective.CreateStep(new ObjectiveContext(model, trainable.Select(p => p.Parameter).ToList(), Seed: 0));
         var weightsBefore = trainable.Select(p => p.Parameter.detach().clone()).ToList();
         var losses = step.Accumulate(Batch("batch"), Batch("ascent_batch"), weight: 1.0);
 

@@ -6,6 +6,7 @@ using LfU.MLNet.Adapters;
 using LfU.MLNet.IO;
 using LfU.MLNet.Native;
 using LfU.MLNet.Tokenization;
+using LfU.MLNet.Objectives;
 using LfU.MLNet.Training;
 using static TorchSharp.torch;
 
@@ -96,7 +97,17 @@ internal sealed class ForgettingBenchmark
         var (probe, _, _) = LfUModel.LoadBase(modelFolder, _options.Template, ScalarType.Float32, CPU);
         probe.Dispose();
         string fingerprint = ModelFingerprint.Of(modelFolder);
+        // One benchmark per results folder: two would overwrite each other's results.csv after every run.
+        using var outputLock = IO.FolderLock.Acquire(_options.OutputFolder, "benchmark");
+        if (outputLock.TakeOverWarning is { } warning) _log.WriteLine(warning);
         var previous = PrepareOutputFolder(plan, fingerprint);
+        if (_options.ReportOnly)
+        {
+            var kept = plan.Select(run => previous.FirstOrDefault(r => r.Run == run)).OfType<BenchmarkRunResult>().ToList();
+            WriteOutputs(kept, plan.Count);
+            _log.WriteLine($"Report rewritten from {kept.Count} of {plan.Count} planned runs in {Path.Combine(_options.OutputFolder, CsvFile)}; nothing was run.");
+            return kept;
+        }
 
         int tests = data.AllTests().Count;
         _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -196,15 +207,12 @@ internal sealed class ForgettingBenchmark
     internal TrainerOptions TrainerOptionsFor(BenchmarkRun run, int padId)
     {
         var h = run.Hyperparameters;
-        var objective = run.Method switch
+        if (!run.Trains) throw new ArgumentException($"Method {run.Method.Name()} does not train.", nameof(run));
+        // Every training method is a registered objective of the same name; each reads the grid's values it has.
+        var objective = ObjectiveRegistry.Create(run.Method.Name(), new ObjectiveParameters
         {
-            BenchmarkMethod.Sft => new ObjectiveOptions { Kind = ObjectiveKind.Sft },
-            BenchmarkMethod.LfULora => new ObjectiveOptions { Kind = ObjectiveKind.LfU, Perturbation = PerturbationKind.LoRA, Lambda = h.Lambda, Alpha = h.Alpha },
-            BenchmarkMethod.LfUReps => new ObjectiveOptions { Kind = ObjectiveKind.LfU, Perturbation = PerturbationKind.RepS, Lambda = h.Lambda, Alpha = h.RepsAlpha },
-            BenchmarkMethod.NEFTune => new ObjectiveOptions { Kind = ObjectiveKind.NEFTune, NoiseAlpha = h.NoiseAlpha },
-            BenchmarkMethod.L2 => new ObjectiveOptions { Kind = ObjectiveKind.L2, PenaltyWeight = h.L2Weight },
-            _ => throw new ArgumentException($"Method {run.Method.Name()} does not train.", nameof(run)),
-        };
+            Alpha = run.Method == BenchmarkMethod.LfUReps ? h.RepsAlpha : h.Alpha, Lambda = h.Lambda, NoiseAlpha = h.NoiseAlpha, PenaltyWeight = h.L2Weight,
+        });
         return new TrainerOptions
         {
             Objective = objective,
@@ -284,7 +292,9 @@ internal sealed class ForgettingBenchmark
         string settingsPath = Path.Combine(folder, SettingsFile), csvPath = Path.Combine(folder, CsvFile);
         string settings = SettingsJson(fingerprint);
         var previous = new List<BenchmarkRunResult>();
-        if (_options.Resume && File.Exists(csvPath))
+        if (_options.ReportOnly && !File.Exists(csvPath))
+            throw new FileNotFoundException($"Nothing to report: '{csvPath}' does not exist. Run the benchmark first (--report-only only rewrites the report of earlier runs).", csvPath);
+        if ((_options.Resume || _options.ReportOnly) && File.Exists(csvPath))
         {
             string recorded = File.Exists(settingsPath) ? File.ReadAllText(settingsPath) : "";
             if (recorded != settings)
@@ -293,13 +303,13 @@ internal sealed class ForgettingBenchmark
             previous = BenchmarkReport.ParseCsv(File.ReadAllText(csvPath), csvPath, plan);
             _log.WriteLine($"Resuming: {previous.Count} of {plan.Count} runs are in {csvPath}.");
         }
-        else if (!_options.Resume && Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
+        else if (!_options.Resume && Contents(folder) is { Count: > 0 } old)
         {
             // Results of another benchmark must not mix with this one's: start afresh only when asked to.
             if (!_options.Overwrite)
                 throw new InvalidOperationException($"The output folder '{folder}' is not empty; resume the benchmark in it (Resume, --resume), " +
                                                     "start afresh (Overwrite, --overwrite), or give another folder.");
-            foreach (string entry in Directory.EnumerateFileSystemEntries(folder))
+            foreach (string entry in old)
             {
                 if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
                 else File.Delete(entry);
@@ -309,6 +319,10 @@ internal sealed class ForgettingBenchmark
         AtomicFile.WriteAllText(settingsPath, settings);
         return previous;
     }
+
+    /// <summary>What the output folder holds besides this run's lock.</summary>
+    static List<string> Contents(string folder) => !Directory.Exists(folder) ? []
+        : Directory.EnumerateFileSystemEntries(folder).Where(e => !IO.FolderLock.IsLockFile(Path.GetFileName(e))).ToList();
 
     /// <summary>Everything besides the per-run hyper-parameters (which results.csv records) that a result depends on.</summary>
     string SettingsJson(string fingerprint)

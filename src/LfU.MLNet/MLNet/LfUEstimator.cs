@@ -159,7 +159,7 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
                 throw new InvalidOperationException($"None of the {report.Total} rows has anything to learn ({string.Join("; ", report.Skipped.Take(3).Select(s => $"row {s.Index}: {s.Reason}"))}); check the {(_options.MessagesColumnName is { } m ? $"messages column '{m}'" : $"response column '{_options.ResponseColumnName}'")}.");
 
             var trainerOptions = _options.ToTrainerOptions(tokenizer.PadId, device);
-            channel.Info($"LfU: training {_options.FineTuning} with {_options.Objective.Kind} on {examples.Count} examples, {device.type} {dtype}" +
+            channel.Info($"LfU: training {_options.FineTuning} with {_options.Objective.Describe()} on {examples.Count} examples, {device.type} {dtype}" +
                          (trainerOptions.ComputeDType is { } compute ? $", computing in {compute}." : "."));
             using var trainer = new Trainer(network, trainerOptions);
             // The host is polled after each step's report, so the trainer sees the cancellation before the next step.

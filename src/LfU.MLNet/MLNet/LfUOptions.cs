@@ -1,4 +1,5 @@
 using LfU.MLNet.Adapters;
+using LfU.MLNet.Objectives;
 using LfU.MLNet.Training;
 
 namespace LfU.MLNet;
@@ -48,8 +49,10 @@ public sealed class LfUOptions
     /// <summary>Output column with the total log-probability of the response. Default "ScoreTotal".</summary>
     public string ScoreTotalColumnName { get; set; } = "ScoreTotal";
 
-    /// <summary>The objective and its settings (LfU with a LoRA perturbation, α = 0.1, λ = 5 by default).</summary>
-    public ObjectiveOptions Objective { get; set; } = new();
+    /// <summary>The objective and its settings: <see cref="LfULoraObjective"/> (α = 0.1, λ = 5, the paper's) by default;
+    /// any <see cref="TrainingObjective"/>, e.g. <c>new LfURepsObjective { Alpha = 1, Lambda = 5 }</c>, or one by name
+    /// from <see cref="ObjectiveRegistry"/>.</summary>
+    public TrainingObjective Objective { get; set; } = new LfULoraObjective();
     /// <summary>LoRA adapter (default) or full fine-tuning.</summary>
     public FineTuning FineTuning { get; set; } = FineTuning.Lora;
     /// <summary>LoRA settings (r = 8, alpha = 16, all linear layers).</summary>

@@ -2,6 +2,7 @@ using LfU.MLNet.Tokenization;
 using System.Diagnostics;
 using LfU.MLNet.Adapters;
 using LfU.MLNet.Model;
+using LfU.MLNet.Objectives;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -25,14 +26,21 @@ internal sealed record BenchmarkResult(string Objective, double MedianSeconds, d
 /// </summary>
 internal static class StepBenchmark
 {
-    /// <summary>The objectives the benchmark knows, by the names the CLI uses.</summary>
-    public static readonly IReadOnlyDictionary<string, ObjectiveOptions> Objectives = new Dictionary<string, ObjectiveOptions>
-    {
-        ["sft"] = new() { Kind = ObjectiveKind.Sft },
-        ["lfu-lora"] = new() { Kind = ObjectiveKind.LfU },
-        ["lfu-lora-independent"] = new() { Kind = ObjectiveKind.LfU, AscentBatch = AscentBatchMode.IndependentBatch },
-        ["lfu-reps"] = new() { Kind = ObjectiveKind.LfU, Perturbation = PerturbationKind.RepS },
-    };
+    /// <summary>The objectives timed by default: those the PyTorch side of the comparison times too.</summary>
+    public static readonly IReadOnlyList<string> DefaultObjectives = [SftObjective.RegistryName, LfULoraObjective.RegistryName, IndependentLora, LfURepsObjective.RegistryName];
+
+    /// <summary>LfU-LoRA with the official code's independent ascent batch (3 forward + 3 backward).</summary>
+    public const string IndependentLora = "lfu-lora-independent";
+
+    /// <summary>Every registered objective at its defaults, by name, plus <see cref="IndependentLora"/>.</summary>
+    public static IReadOnlyList<string> Names => ObjectiveRegistry.Names.Append(IndependentLora).ToArray();
+
+    /// <summary>The objective <paramref name="name"/> stands for.</summary>
+    /// <exception cref="ArgumentException">Unknown name; the message lists them.</exception>
+    public static TrainingObjective Objective(string name) => name == IndependentLora
+        ? new LfULoraObjective { AscentBatch = AscentBatchMode.IndependentBatch }
+        : Names.Contains(name, StringComparer.OrdinalIgnoreCase) ? ObjectiveRegistry.Create(name)
+        : throw new ArgumentException($"Unknown objective '{name}'; choose from {string.Join(", ", Names)}.", nameof(name));
 
     /// <summary>
     /// Runs <paramref name="warmup"/> untimed and <paramref name="steps"/> timed steps of the named objective on
@@ -40,11 +48,10 @@ internal static class StepBenchmark
     /// </summary>
     public static BenchmarkResult Run(CausalLM model, string objective, int batch, int sequence, int steps, int warmup, MemoryProbe memory)
     {
-        if (!Objectives.TryGetValue(objective, out var options))
-            throw new ArgumentException($"Unknown objective '{objective}'; choose from {string.Join(", ", Objectives.Keys)}.", nameof(objective));
+        var options = Objective(objective);
         var trainable = LoraAdapters.Parameters(model).Select(p => p.Parameter).ToList();
         if (trainable.Count == 0) throw new ArgumentException("Attach a LoRA adapter to the model before benchmarking.", nameof(model));
-        using var step = new ObjectiveStep(model, options, trainable, seed: 0);
+        using var step = options.CreateStep(new ObjectiveContext(model, trainable, Seed: 0));
         using var optimizer = new AdamW(trainable, flatten: true);
         model.train();
         var times = new List<double>();
@@ -52,7 +59,7 @@ internal static class StepBenchmark
         {
             using var scope = NewDisposeScope();
             var main = RandomBatch(model, batch, sequence, seed: i);
-            var ascent = options.AscentBatch == AscentBatchMode.IndependentBatch ? RandomBatch(model, batch, sequence, seed: 1000 + i) : null;
+            var ascent = options.Cost.NeedsAscentBatch ? RandomBatch(model, batch, sequence, seed: 1000 + i) : null;
             Synchronize(model);
             var clock = Stopwatch.StartNew();
             foreach (var p in trainable) p.grad = null;
@@ -89,7 +96,7 @@ internal static class StepBenchmark
     /// fine-tuning backward would be ≈ 2·F). SFT runs 1 forward + 1 backward, LfU same-batch and RepS 2 + 2, LfU with
     /// an independent ascent batch 3 + 3. The adapters' own FLOPs (rank 8) are ignored.
     /// </summary>
-    public static double StepFlops(ModelConfig c, ObjectiveOptions objective, int batch, int sequence)
+    public static double StepFlops(ModelConfig c, TrainingObjective objective, int batch, int sequence)
     {
         double perLayer = (double)c.HiddenSize * c.NumAttentionHeads * c.HeadDim * 2        // q, o
                         + (double)c.HiddenSize * c.NumKeyValueHeads * c.HeadDim * 2         // k, v
@@ -97,8 +104,7 @@ internal static class StepBenchmark
         double projections = perLayer * c.NumHiddenLayers + (double)c.HiddenSize * c.VocabSize;
         double tokens = (double)batch * sequence;
         double forward = tokens * (2 * projections + 4.0 * c.NumHiddenLayers * sequence * c.NumAttentionHeads * c.HeadDim);
-        int passes = objective.Kind != ObjectiveKind.LfU ? 1
-            : objective.Perturbation == PerturbationKind.LoRA && objective.AscentBatch == AscentBatchMode.IndependentBatch ? 3 : 2;
+        int passes = objective.Cost.ForwardPasses;
         return passes * (forward + forward);
     }
 }

@@ -6,6 +6,7 @@ using LfU.MLNet.Adapters;
 using LfU.MLNet.Checkpoints;
 using LfU.MLNet.Model;
 using LfU.MLNet.Native;
+using LfU.MLNet.Objectives;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -67,7 +68,7 @@ public sealed class Trainer : IDisposable
             : model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
         foreach (var (_, p) in _trainable) p.requires_grad = true;
         // Built after the trainable weights exist: L1/L2 anchor on them, and full-FT LfU attaches its auxiliary LoRA here.
-        _objective = new ObjectiveStep(model, options.Objective, _trainable.Select(t => t.Parameter).ToList(), options.Seed);
+        _objective = options.Objective.CreateStep(new ObjectiveContext(model, _trainable.Select(t => t.Parameter).ToList(), options.Seed));
         // LoRA: one flat buffer for the adapters (few launches per step); full fine-tuning keeps the weights where they are.
         _optimizer = new AdamW(_trainable.Select(t => t.Parameter).ToList(), options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay,
             flatten: options.FineTuning == FineTuning.Lora);
@@ -256,7 +257,7 @@ public sealed class Trainer : IDisposable
         for (int m = 0; m < batches.Count; m++)
         {
             double weight = predicted[m] / totalPredicted;
-            TokenBatch? ascent = _options.Objective.Kind == ObjectiveKind.LfU && _options.Objective.AscentBatch == AscentBatchMode.IndependentBatch
+            TokenBatch? ascent = _options.Objective.Cost.NeedsAscentBatch
                 ? Collate(AscentExamples(train, step, m))
                 : null;
             var l = _objective.AccumulateOnDevice(batches[m], ascent, weight);

@@ -1,4 +1,5 @@
 using LfU.MLNet.Adapters;
+using LfU.MLNet.Objectives;
 
 namespace LfU.MLNet.Training;
 
@@ -25,8 +26,8 @@ public enum LearningRateSchedule
 /// <summary>Settings of the training loop. Defaults are the LfU paper's.</summary>
 public sealed record TrainerOptions
 {
-    /// <summary>The objective (SFT, LfU, NEFTune, L1, L2) and its hyper-parameters. Default: LfU with a LoRA perturbation.</summary>
-    public ObjectiveOptions Objective { get; init; } = new();
+    /// <summary>The objective and its settings (see <see cref="ObjectiveRegistry"/>). Default: LfU-LoRA with the paper's α = 0.1, λ = 5.</summary>
+    public TrainingObjective Objective { get; init; } = new LfULoraObjective();
 
     /// <summary>LoRA or full fine-tuning. Default <see cref="FineTuning.Lora"/>.</summary>
     public FineTuning FineTuning { get; init; } = FineTuning.Lora;

@@ -1,4 +1,5 @@
 using LfU.MLNet.Benchmark;
+using LfU.MLNet.Objectives;
 using LfU.MLNet.Training;
 using Xunit;
 
@@ -34,13 +35,11 @@ public class BenchmarkPlanAndReportTests
         var options = Options("sft,lfu-lora,lfu-reps,neftune,l2", 1) with { Defaults = Hyperparameters.Default with { Lambda = 7, Alpha = 0.2, RepsAlpha = 1.5, NoiseAlpha = 4, L2Weight = 0.5 } };
         var benchmark = new ForgettingBenchmark(options, TextWriter.Null);
         var objectives = BenchmarkRun.Plan(options).ToDictionary(r => r.Method, r => benchmark.TrainerOptionsFor(r, 3));
-        Assert.Equal(ObjectiveKind.Sft, objectives[BenchmarkMethod.Sft].Objective.Kind);
-        Assert.Equal((ObjectiveKind.LfU, PerturbationKind.LoRA, 7.0, 0.2),
-            (objectives[BenchmarkMethod.LfULora].Objective.Kind, objectives[BenchmarkMethod.LfULora].Objective.Perturbation, objectives[BenchmarkMethod.LfULora].Objective.EffectiveLambda, objectives[BenchmarkMethod.LfULora].Objective.Alpha));
-        Assert.Equal((ObjectiveKind.LfU, PerturbationKind.RepS, 7.0, 1.5),
-            (objectives[BenchmarkMethod.LfUReps].Objective.Kind, objectives[BenchmarkMethod.LfUReps].Objective.Perturbation, objectives[BenchmarkMethod.LfUReps].Objective.EffectiveLambda, objectives[BenchmarkMethod.LfUReps].Objective.Alpha));
-        Assert.Equal((ObjectiveKind.NEFTune, 4.0), (objectives[BenchmarkMethod.NEFTune].Objective.Kind, objectives[BenchmarkMethod.NEFTune].Objective.NoiseAlpha));
-        Assert.Equal((ObjectiveKind.L2, 0.5), (objectives[BenchmarkMethod.L2].Objective.Kind, objectives[BenchmarkMethod.L2].Objective.PenaltyWeight));
+        Assert.IsType<SftObjective>(objectives[BenchmarkMethod.Sft].Objective);
+        Assert.Equal(new LfULoraObjective { Lambda = 7, Alpha = 0.2 }, objectives[BenchmarkMethod.LfULora].Objective);
+        Assert.Equal(new LfURepsObjective { Lambda = 7, Alpha = 1.5 }, objectives[BenchmarkMethod.LfUReps].Objective);
+        Assert.Equal(new NEFTuneObjective { NoiseAlpha = 4 }, objectives[BenchmarkMethod.NEFTune].Objective);
+        Assert.Equal(new L2Objective { Weight = 0.5 }, objectives[BenchmarkMethod.L2].Objective);
         var sft = objectives[BenchmarkMethod.Sft];
         Assert.Equal((FineTuning.Lora, 8, 16.0, 3e-3, 10, 16, 1L, 3L, LearningRateSchedule.Cosine, 0.1),
             (sft.FineTuning, sft.Lora.Rank, sft.Lora.Alpha, sft.LearningRate, sft.Epochs, sft.BatchSize, sft.Seed, sft.PadTokenId, sft.Schedule, sft.WarmupRatio));

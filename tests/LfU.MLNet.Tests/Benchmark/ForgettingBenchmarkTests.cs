@@ -162,6 +162,55 @@ public class ForgettingBenchmarkTests
     }
 
     [Fact]
+    public void ASecondBenchmarkIntoTheSameFolderIsRefusedWhileTheFirstRuns()
+    {
+        string output = TempFolder();
+        try
+        {
+            using (LfU.MLNet.IO.FolderLock.Acquire(output, "benchmark"))
+            {
+                var e = Assert.Throws<LfU.MLNet.IO.FolderInUseException>(() => new ForgettingBenchmark(Tiny(output), TextWriter.Null).Run());
+                Assert.Contains("in use by another run", e.Message);
+                Assert.False(File.Exists(Path.Combine(output, ForgettingBenchmark.CsvFile)));
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ReportOnlyRewritesTheReportFromMergedRowsWithoutRunning()
+    {
+        string first = TempFolder(), second = TempFolder();
+        try
+        {
+            // Two folders run in parallel (one method each), then merged: rows concatenated, one report.
+            new ForgettingBenchmark(Tiny(first, "base"), TextWriter.Null).Run();
+            new ForgettingBenchmark(Tiny(second, "sft"), TextWriter.Null).Run();
+            string sftRow = File.ReadAllLines(Path.Combine(second, ForgettingBenchmark.CsvFile))[1];
+            File.AppendAllLines(Path.Combine(first, ForgettingBenchmark.CsvFile), [sftRow]);
+
+            var log = new StringWriter();
+            var results = new ForgettingBenchmark(Tiny(first) with { ReportOnly = true }, log).Run();
+            Assert.Equal([BenchmarkMethod.Base, BenchmarkMethod.Sft], results.Select(r => r.Run.Method));
+            Assert.Contains("Report rewritten from 2 of 2 planned runs", log.ToString());
+            Assert.DoesNotContain("in-domain", log.ToString());
+            string markdown = File.ReadAllText(Path.Combine(first, ForgettingBenchmark.MarkdownFile));
+            Assert.DoesNotContain("Partial", markdown);
+            Assert.Contains("| sft |", markdown);
+
+            var e = Assert.Throws<FileNotFoundException>(() => new ForgettingBenchmark(Tiny(TempFolder()) with { ReportOnly = true }, TextWriter.Null).Run());
+            Assert.Contains("Nothing to report", e.Message);
+        }
+        finally
+        {
+            foreach (string folder in new[] { first, second }) if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void BadArgumentsFailWithOneLineBeforeAnyWork()
     {
         string output = TempFolder();

@@ -47,7 +47,7 @@ public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<Tr
 
         var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(trained.Output, "summary.json")))!;
         Assert.Equal(3, (int)summary["steps"]!);
-        Assert.Equal("LfU", (string)summary["objective"]!["kind"]!);
+        Assert.Equal("lfu-lora", (string)summary["objective"]!["Name"]!);
         Assert.Equal(8, (int)summary["examples"]!["kept"]!);
         Assert.True(double.IsFinite((double)summary["final_consistency_loss"]!));
         Assert.True((double)summary["final_validation_loss"]! > 0);

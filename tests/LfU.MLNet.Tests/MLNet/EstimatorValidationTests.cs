@@ -147,7 +147,7 @@ public sealed class EstimatorValidationTests : IDisposable
         { "ModelFolder", o => o.ModelFolder = " ", "LfUOptions.ModelFolder is required" },
         { "MaxNewTokens", o => o.Generation = new GenerationSettings { MaxNewTokens = 0 }, "MaxNewTokens must be at least 1" },
         { "WarmupRatio", o => o.WarmupRatio = 2, "WarmupRatio must be in [0, 1]" },
-        { "Lambda", o => o.Objective = new ObjectiveOptions { Lambda = -1 }, "consistency weight λ must be non-negative" },
+        { "Lambda", o => o.Objective = new LfU.MLNet.Objectives.LfULoraObjective { Lambda = -1 }, "consistency weight λ must be non-negative" },
         { "Generation", o => o.Generation = null!, "LfUOptions.Generation must not be null" },
     };
 

@@ -2,6 +2,7 @@ using LfU.MLNet.Tokenization;
 using LfU.MLNet.Adapters;
 using LfU.MLNet.Checkpoints;
 using LfU.MLNet.Model;
+using LfU.MLNet.Objectives;
 using LfU.MLNet.Training;
 using Xunit;
 using static TorchSharp.torch;
@@ -36,7 +37,7 @@ public sealed class TrainerTests : IDisposable
         }).ToList();
     }
 
-    static TrainerOptions Options(ObjectiveOptions objective, int steps) => new()
+    static TrainerOptions Options(TrainingObjective objective, int steps) => new()
     {
         Objective = objective, MaxSteps = steps, BatchSize = 2, LearningRate = 1e-2, WarmupRatio = 0, Schedule = LearningRateSchedule.Constant,
     };
@@ -45,17 +46,17 @@ public sealed class TrainerTests : IDisposable
         trainer.TrainableParameters.ToDictionary(p => p.Name, p => p.Parameter.detach().clone());
 
     [Theory]
-    [InlineData(ObjectiveKind.Sft)]
-    [InlineData(ObjectiveKind.LfU)]
-    public void LossGoesDownWhenMemorising(ObjectiveKind kind)
+    [InlineData("sft")]
+    [InlineData("lfu-lora")]
+    public void LossGoesDownWhenMemorising(string kind)
     {
         using var model = TinyModel();
-        using var trainer = new Trainer(model, Options(new ObjectiveOptions { Kind = kind }, steps: 30) with { BatchSize = 4 });
+        using var trainer = new Trainer(model, Options(ObjectiveRegistry.Create(kind), steps: 30) with { BatchSize = 4 });
         var result = trainer.Train(Examples(4));
         Assert.Equal(30, result.History.Count);
         double first = result.History[0].Sft, last = result.Final.Sft;
         Assert.True(last < 0.5 * first, $"{kind}: SFT loss went from {first} to {last}");
-        if (kind == ObjectiveKind.LfU) Assert.All(result.History, h => Assert.True(h.Consistency >= 0));
+        if (kind == "lfu-lora") Assert.All(result.History, h => Assert.True(h.Consistency >= 0));
     }
 
     [Fact]
@@ -67,7 +68,7 @@ public sealed class TrainerTests : IDisposable
         (Dictionary<string, Tensor> Weights, Dictionary<string, Tensor> Grads) Run(int batch, int accumulation)
         {
             using var model = TinyModel(ScalarType.Float64);
-            using var trainer = new Trainer(model, Options(new ObjectiveOptions { Kind = ObjectiveKind.Sft }, steps: 3) with
+            using var trainer = new Trainer(model, Options(new SftObjective(), steps: 3) with
             {
                 BatchSize = batch, GradientAccumulationSteps = accumulation, MaxGradNorm = 0.5, LearningRate = 1e-4,
             });
@@ -98,11 +99,11 @@ public sealed class TrainerTests : IDisposable
     [MemberData(nameof(ResumeCases))]
     public void ResumeReproducesTheUninterruptedRunBitForBit(string name, FineTuning fineTuning)
     {
-        var objective = name switch
+        TrainingObjective objective = name switch
         {
-            "neftune" => new ObjectiveOptions { Kind = ObjectiveKind.NEFTune },
-            "lfu-independent-dropout" => new ObjectiveOptions { AscentBatch = AscentBatchMode.IndependentBatch },
-            _ => new ObjectiveOptions(),
+            "neftune" => new NEFTuneObjective(),
+            "lfu-independent-dropout" => new LfULoraObjective { AscentBatch = AscentBatchMode.IndependentBatch },
+            _ => new LfULoraObjective(),
         };
         var data = Examples(6);
         var options = Options(objective, steps: 6) with
@@ -158,7 +159,7 @@ public sealed class TrainerTests : IDisposable
     {
         using var model = TinyModel();
         string folder = Path.Combine(_folder, "nan");
-        using var trainer = new Trainer(model, Options(new ObjectiveOptions { Kind = ObjectiveKind.Sft }, steps: 5) with
+        using var trainer = new Trainer(model, Options(new SftObjective(), steps: 5) with
         {
             LearningRate = 1e36, MaxGradNorm = null, CheckpointFolder = folder, CheckpointEverySteps = 1,
         });
@@ -183,7 +184,7 @@ public sealed class TrainerTests : IDisposable
     {
         var data = Examples(4);
         string folder = Path.Combine(_folder, "diverged");
-        var options = Options(new ObjectiveOptions { Kind = ObjectiveKind.Sft }, steps: 4) with
+        var options = Options(new SftObjective(), steps: 4) with
         {
             LearningRate = 1e36, WarmupRatio = 0.5, MaxGradNorm = null, CheckpointFolder = folder, CheckpointEverySteps = 1, KeepCheckpoints = 1,
         };
@@ -217,7 +218,7 @@ public sealed class TrainerTests : IDisposable
     public void ASecondTrainerOnTheSameCheckpointFolderFailsAtOnceNamingTheHolder()
     {
         string folder = Path.Combine(_folder, "shared");
-        var options = Options(new ObjectiveOptions { Kind = ObjectiveKind.Sft }, steps: 1) with { CheckpointFolder = folder };
+        var options = Options(new SftObjective(), steps: 1) with { CheckpointFolder = folder };
         using var model = TinyModel();
         using var other = TinyModel();
         using (var first = new Trainer(model, options))
@@ -235,7 +236,7 @@ public sealed class TrainerTests : IDisposable
     {
         using var model = TinyModel();
         var before = model.model.layers[0].self_attn.q_proj.weight.detach().clone();
-        using (var trainer = new Trainer(model, Options(new ObjectiveOptions(), steps: 2) with { FineTuning = FineTuning.Full, LearningRate = 1e-3 }))
+        using (var trainer = new Trainer(model, Options(new LfULoraObjective(), steps: 2) with { FineTuning = FineTuning.Full, LearningRate = 1e-3 }))
         {
             var result = trainer.Train(Examples(4));
             Assert.NotNull(result.Final.Consistency);
@@ -247,20 +248,20 @@ public sealed class TrainerTests : IDisposable
 
     public static IEnumerable<object[]> Objectives() => new[]
     {
-        new object[] { "sft", new ObjectiveOptions { Kind = ObjectiveKind.Sft } },
-        new object[] { "lfu-lora-same", new ObjectiveOptions() },
-        new object[] { "lfu-lora-independent", new ObjectiveOptions { AscentBatch = AscentBatchMode.IndependentBatch } },
-        new object[] { "lfu-reps", new ObjectiveOptions { Perturbation = PerturbationKind.RepS } },
-        new object[] { "lfu-cosine", new ObjectiveOptions { Consistency = ConsistencyMeasure.Cosine } },
-        new object[] { "lfu-logit-kl", new ObjectiveOptions { Consistency = ConsistencyMeasure.LogitKl } },
-        new object[] { "neftune", new ObjectiveOptions { Kind = ObjectiveKind.NEFTune } },
-        new object[] { "l1", new ObjectiveOptions { Kind = ObjectiveKind.L1 } },
-        new object[] { "l2", new ObjectiveOptions { Kind = ObjectiveKind.L2 } },
+        new object[] { "sft", new SftObjective() },
+        new object[] { "lfu-lora-same", new LfULoraObjective() },
+        new object[] { "lfu-lora-independent", new LfULoraObjective { AscentBatch = AscentBatchMode.IndependentBatch } },
+        new object[] { "lfu-reps", new LfURepsObjective() },
+        new object[] { "lfu-cosine", new LfULoraObjective { Consistency = ConsistencyMeasure.Cosine } },
+        new object[] { "lfu-logit-kl", new LfULoraObjective { Consistency = ConsistencyMeasure.LogitKl } },
+        new object[] { "neftune", new NEFTuneObjective() },
+        new object[] { "l1", new L1Objective() },
+        new object[] { "l2", new L2Objective() },
     };
 
     [Theory]
     [MemberData(nameof(Objectives))]
-    public void EveryObjectiveTrains(string name, ObjectiveOptions objective)
+    public void EveryObjectiveTrains(string name, TrainingObjective objective)
     {
         using var model = TinyModel();
         var validation = Examples(3, seed: 9);
@@ -269,8 +270,8 @@ public sealed class TrainerTests : IDisposable
         var result = trainer.Train(Examples(4), validation, new Synchronous<TrainingProgress>(reports.Add));
         Assert.Equal(2, reports.Count);
         Assert.All(result.History, h => Assert.True(double.IsFinite(h.Total) && h.GradNorm > 0 && h.Tokens > 0, $"{name}: {h}"));
-        Assert.Equal(objective.Kind == ObjectiveKind.LfU, result.Final.Consistency is not null);
-        Assert.Equal(objective.Kind is ObjectiveKind.L1 or ObjectiveKind.L2, result.Final.Penalty is not null);
+        Assert.Equal(objective is LfUObjective, result.Final.Consistency is not null);
+        Assert.Equal(objective is L1Objective or L2Objective, result.Final.Penalty is not null);
         Assert.Equal(new[] { 1, 2 }, result.Validations.Select(v => v.Step));
         Assert.All(result.Validations, v => Assert.True(double.IsFinite(v.Loss) && v.Tokens > 0));
         Assert.Same(result.Validations[1], reports[1].Validation);
@@ -280,7 +281,7 @@ public sealed class TrainerTests : IDisposable
     public void BadExampleIsNamed()
     {
         using var model = TinyModel();
-        using var trainer = new Trainer(model, Options(new ObjectiveOptions { Kind = ObjectiveKind.Sft }, steps: 1));
+        using var trainer = new Trainer(model, Options(new SftObjective(), steps: 1));
         var data = Examples(3);
         data[2] = new TrainingExample(new[] { 5, 6, 7 }, new[] { -100, -100, -100 });
         var error = Assert.Throws<ArgumentException>(() => trainer.Train(data));
@@ -292,7 +293,7 @@ public sealed class TrainerTests : IDisposable
     {
         var data = Examples(4);
         string folder = Path.Combine(_folder, "options");
-        var options = Options(new ObjectiveOptions { Kind = ObjectiveKind.Sft }, steps: 2) with { CheckpointFolder = folder };
+        var options = Options(new SftObjective(), steps: 2) with { CheckpointFolder = folder };
         using (var model = TinyModel())
         using (var trainer = new Trainer(model, options)) trainer.Train(data);
         using (var model = TinyModel())

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace LfU.MLNet.Training;
+namespace LfU.MLNet.Objectives;
 
 /// <summary>
 /// The losses of one (micro-)batch as float64 scalars still on the training device, so that a training step can sum,

@@ -2,7 +2,7 @@ using LfU.MLNet.Evaluation;
 using LfU.MLNet.Training;
 using Xunit;
 
-namespace LfU.MLNet.Tests.Cli;
+namespace LfU.MLNet.Tests.Evaluation;
 
 public sealed class ChartsTests : IDisposable
 {

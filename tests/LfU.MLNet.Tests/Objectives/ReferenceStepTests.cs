@@ -2,7 +2,7 @@ using LfU.Cli.GpuCheck;
 using Xunit;
 using static TorchSharp.torch;
 
-namespace LfU.MLNet.Tests.Training;
+namespace LfU.MLNet.Tests.Objectives;
 
 /// <summary>
 /// One LfU training step in float64 against the reference computed from the paper's definition

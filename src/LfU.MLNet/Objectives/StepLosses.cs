@@ -1,4 +1,4 @@
-namespace LfU.MLNet.Training;
+namespace LfU.MLNet.Objectives;
 
 /// <summary>Losses of one (micro-)batch, as plain numbers.</summary>
 /// <param name="Sft">Mean cross-entropy over response tokens.</param>

@@ -1,0 +1,30 @@
+using LfU.MLNet.Adapters;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LfU.MLNet.Model;
+
+/// <summary>One transformer block: pre-norm attention and pre-norm MLP, each with a residual connection.</summary>
+public sealed class DecoderLayer : nn.Module
+{
+#pragma warning disable IDE1006
+    public readonly Attention self_attn;
+    public readonly Mlp mlp;
+    public readonly RmsNorm input_layernorm, post_attention_layernorm;
+#pragma warning restore IDE1006
+
+    public DecoderLayer(ModelConfig c, ScalarType dtype, Device? device) : base("DecoderLayer")
+    {
+        self_attn = new Attention(c, dtype, device);
+        mlp = new Mlp(c, dtype, device);
+        input_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
+        post_attention_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
+        RegisterComponents();
+    }
+
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache, int layer)
+    {
+        x = x + self_attn.Forward(input_layernorm.forward(x), cos, sin, mask, cache, layer);
+        return x + mlp.forward(post_attention_layernorm.forward(x));
+    }
+}

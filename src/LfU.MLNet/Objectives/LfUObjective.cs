@@ -1,0 +1,42 @@
+namespace LfU.MLNet.Objectives;
+
+/// <summary>
+/// Learning from the Undesirable: SFT + λ · consistency between the model and an auxiliary copy pushed one normalised
+/// gradient-ascent step (size α) toward higher SFT loss; the clean hidden states are detached. The two kinds differ in
+/// what the ascent step moves: <see cref="LfULoraObjective"/> (adapter weights) and <see cref="LfURepsObjective"/>
+/// (steering vectors on each layer's output).
+/// </summary>
+public abstract record LfUObjective : TrainingObjective
+{
+    /// <summary>The LfU paper's ascent step size.</summary>
+    public const double DefaultAlpha = 0.1;
+
+    /// <summary>The ascent step size α: the perturbation is α · g / ‖g‖₂ (one norm over all perturbed tensors). Default 0.1.</summary>
+    public double Alpha { get; init; } = DefaultAlpha;
+
+    /// <summary>The consistency weight λ. The default depends on the kind (the paper's: 5 for LoRA, 0.1 for RepS).</summary>
+    public abstract double Lambda { get; init; }
+
+    /// <summary>How the perturbed model's states are compared with the clean ones. Default MSE of hidden states.</summary>
+    public ConsistencyMeasure Consistency { get; init; } = ConsistencyMeasure.Mse;
+
+    /// <summary>First hidden-state index compared (Hugging Face indexing: 0 = embeddings). Default 0.</summary>
+    public int HiddenStateFrom { get; init; }
+
+    /// <summary>Last hidden-state index compared, inclusive; null = the last (after the final norm). Default null.</summary>
+    public int? HiddenStateTo { get; init; }
+
+    /// <inheritdoc/>
+    public override void Validate(int layers)
+    {
+        if (!(Alpha >= 0)) throw new ArgumentOutOfRangeException(nameof(Alpha), Alpha, $"LfU's ascent step α must be non-negative (paper: {DefaultAlpha}).");
+        if (!(Lambda >= 0)) throw new ArgumentOutOfRangeException(nameof(Lambda), Lambda, "LfU's consistency weight λ must be non-negative (paper: 5 for LoRA, 0.1 for RepS).");
+        int to = HiddenStateTo ?? layers;
+        if (HiddenStateFrom < 0 || to > layers || HiddenStateFrom > to)
+            throw new ArgumentOutOfRangeException(nameof(HiddenStateFrom),
+                $"Hidden-state range [{HiddenStateFrom}, {to}] is invalid for a model with {layers} layers: indices run from 0 (embeddings) to {layers} (after the final norm).");
+    }
+
+    /// <summary>The consistency these settings compute, for a model with <paramref name="layers"/> decoder layers.</summary>
+    internal HiddenStateConsistency ConsistencyFor(int layers) => new(Consistency, HiddenStateFrom, HiddenStateTo ?? layers);
+}

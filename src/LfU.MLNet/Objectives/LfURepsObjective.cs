@@ -1,0 +1,86 @@
+using System.Globalization;
+using LfU.MLNet.Model;
+using LfU.MLNet.Tokenization;
+using static TorchSharp.torch;
+
+namespace LfU.MLNet.Objectives;
+
+/// <summary>
+/// LfU whose auxiliary model adds a steering vector to each decoder layer's output (the paper's additive form h + d):
+/// d = α · g / ‖g‖₂, g the SFT loss's gradient with respect to zero steering vectors, one norm over all layers'
+/// vectors. Costs two forward and two backward passes on the training batch.
+/// </summary>
+public sealed record LfURepsObjective : LfUObjective
+{
+    /// <summary>The registry name.</summary>
+    public const string RegistryName = "lfu-reps";
+    /// <summary>The LfU paper's consistency weight for the RepS kind.</summary>
+    public const double DefaultLambda = 0.1;
+
+    /// <summary>The consistency weight λ. Default 0.1 (the paper's for RepS).</summary>
+    public override double Lambda { get; init; } = DefaultLambda;
+
+    /// <inheritdoc/>
+    public override string Name => RegistryName;
+
+    /// <inheritdoc/>
+    public override ObjectiveCost Cost { get; } = new(ForwardPasses: 2);
+
+    /// <inheritdoc/>
+    public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"LfU (RepS, α={Alpha}, λ={Lambda})");
+
+    internal override ObjectiveStep CreateStep(ObjectiveContext context) => new Step(context, this);
+
+    internal static TrainingObjective FromParameters(ObjectiveParameters p) => new LfURepsObjective
+    {
+        Alpha = p.Alpha ?? DefaultAlpha, Lambda = p.Lambda ?? DefaultLambda,
+        Consistency = p.Consistency ?? ConsistencyMeasure.Mse, HiddenStateFrom = p.HiddenStateFrom ?? 0, HiddenStateTo = p.HiddenStateTo,
+    };
+
+    sealed class Step(ObjectiveContext context, LfURepsObjective objective) : LfUStep(context, objective)
+    {
+        Tensor[]? _lastSteering;
+
+        internal override Tensor[]? LastSteering => _lastSteering;
+
+        void SetLastSteering(Tensor[]? value)
+        {
+            if (_lastSteering is not null) foreach (var t in _lastSteering) t.Dispose();
+            _lastSteering = value;
+        }
+
+        protected override StepLossTensors Compute(TokenBatch batch, TokenBatch? ascentBatch, double weight)
+        {
+            var response = HiddenStateConsistency.ResponseMask(batch);
+            var steer = Enumerable.Range(0, Model.LayerCount)
+                .Select(_ => zeros(Model.Config.HiddenSize, dtype: Model.DType, device: Model.Device).requires_grad_(true))
+                .ToArray();
+            var clean = Model.Forward(batch.InputIds, new ForwardOptions
+            {
+                AttentionMask = batch.AttentionMask, PositionIds = batch.PositionIds, Labels = batch.Labels, OutputHiddenStates = Consistency.NeedsHidden, LayerSteering = steer,
+            });
+            var sft = clean.Loss!;
+            var reference = Consistency.Reference(clean, response);
+
+            var inputs = Trainable.Cast<Tensor>().Concat(steer).ToList();
+            var grads = Grad(sft, inputs);
+            AccumulateInto(Trainable, grads.Take(Trainable.Count).ToArray(), weight);
+            var ascent = grads.Skip(Trainable.Count).ToArray();
+            var norm = GlobalNorm(ascent);
+            var step = StepScale(norm);
+            var delta = ascent.Select(g => (g * step.to(g.dtype)).detach()).ToArray();
+
+            var perturbed = Model.Forward(batch.InputIds, new ForwardOptions { AttentionMask = batch.AttentionMask, PositionIds = batch.PositionIds, OutputHiddenStates = Consistency.NeedsHidden, LayerSteering = delta });
+            var consistency = Consistency.Between(perturbed, reference, response, Model.Device);
+            AddGradients(consistency * Lambda, Trainable, weight);
+            SetLastSteering(delta.Select(d => d.clone().DetachFromDisposeScope()).ToArray());
+            return Report(sft, consistency, norm);
+        }
+
+        public override void Dispose()
+        {
+            SetLastSteering(null);
+            base.Dispose();
+        }
+    }
+}

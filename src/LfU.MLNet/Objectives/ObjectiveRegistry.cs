@@ -1,0 +1,40 @@
+namespace LfU.MLNet.Objectives;
+
+/// <summary>An objective known by name.</summary>
+/// <param name="Name">The name users type (<c>lfu train --objective</c>, <c>lfu benchmark --methods</c>, <c>lfu bench --objectives</c>).</param>
+/// <param name="Summary">One line for help texts.</param>
+/// <param name="Create">Builds the objective from settings given by name (unset ones keep the objective's defaults).</param>
+public sealed record ObjectiveEntry(string Name, string Summary, Func<ObjectiveParameters, TrainingObjective> Create);
+
+/// <summary>
+/// Every objective by name: the one list the estimator, the CLI, the forgetting benchmark and the step benchmark use.
+/// Adding an objective is its own file (a <see cref="TrainingObjective"/> record and its step) plus one line here.
+/// </summary>
+public static class ObjectiveRegistry
+{
+    static readonly ObjectiveEntry[] Entries =
+    [
+        new(SftObjective.RegistryName, "plain supervised fine-tuning", SftObjective.FromParameters),
+        new(LfULoraObjective.RegistryName, "LfU, perturbing the LoRA adapter weights (α, λ)", LfULoraObjective.FromParameters),
+        new(LfULoraMultiStepObjective.RegistryName, "LfU-LoRA with k ascent steps of α / k (α, λ, k)", LfULoraMultiStepObjective.FromParameters),
+        new(LfURepsObjective.RegistryName, "LfU, steering each layer's output (α, λ)", LfURepsObjective.FromParameters),
+        new(NEFTuneObjective.RegistryName, "noisy input embeddings (noise α)", NEFTuneObjective.FromParameters),
+        new(L2Objective.RegistryName, "SFT + weight · Σ‖θ − θ₀‖²", L2Objective.FromParameters),
+        new(L1Objective.RegistryName, "SFT + weight · Σ|θ − θ₀|", L1Objective.FromParameters),
+    ];
+
+    /// <summary>Every registered objective, in the order help texts list them.</summary>
+    public static IReadOnlyList<ObjectiveEntry> All => Entries;
+
+    /// <summary>The registered names.</summary>
+    public static IReadOnlyList<string> Names => Entries.Select(e => e.Name).ToArray();
+
+    /// <summary>The entry named <paramref name="name"/> (case-insensitive).</summary>
+    /// <exception cref="ArgumentException">No objective has that name; the message lists the names.</exception>
+    public static ObjectiveEntry Find(string name) =>
+        Entries.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new ArgumentException($"Unknown objective '{name}'; choose from {string.Join(", ", Names)}.", nameof(name));
+
+    /// <summary>The objective named <paramref name="name"/> with <paramref name="parameters"/> (null: its defaults).</summary>
+    public static TrainingObjective Create(string name, ObjectiveParameters? parameters = null) => Find(name).Create(parameters ?? new ObjectiveParameters());
+}
