@@ -38,7 +38,7 @@ public sealed class EstimatorTrainingTests : IDisposable
         Assert.Contains(log, m => m.Kind == ChannelMessageKind.Warning
             && m.Message.Contains("LfU: training data: 9 examples: 8 kept (8 truncated to 24 tokens), 1 skipped (1 empty response)")
             && m.Message.Contains("row 8: empty response"));
-        Assert.Contains(log, m => m.Kind == ChannelMessageKind.Info && m.Message.Contains("LfU: training Lora with LfU on 8 examples"));
+        Assert.Contains(log, m => m.Kind == ChannelMessageKind.Info && m.Message.Contains("LfU: training Lora with LfU (LoRA, α=") && m.Message.Contains(") on 8 examples"));
         Assert.Contains(log, m => m.Kind == ChannelMessageKind.Info && m.Message.Contains("LfU: step 1/2 loss "));
         Assert.Contains(log, m => m.Kind == ChannelMessageKind.Info && m.Message.Contains("LfU: step 2/2 loss "));
         Assert.Contains(log, m => m.Kind == ChannelMessageKind.Info && m.Message.Contains("LfU: done after 2 steps"));
