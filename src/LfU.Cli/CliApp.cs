@@ -10,13 +10,13 @@ public static class CliApp
 {
     public static int Run(string[] args)
     {
-        var root = new RootCommand("lfu: fine-tune Llama-family models without forgetting (Learning from the Undesirable).");
-        foreach (Command verb in Verbs()) root.Subcommands.Add(verb);
-        ParseResult parsed = root.Parse(args);
+        ParseResult parsed = CreateRoot().Parse(args);
+        // "lfu train" when a verb was recognised, else "lfu": usage errors name the verb and its help.
+        string verb = parsed.CommandResult.Command is RootCommand ? "lfu" : $"lfu {parsed.CommandResult.Command.Name}";
         if (parsed.Errors.Count > 0)
         {
             // One line on stderr, whatever went wrong (scripts and the checking harness read the first line).
-            Console.Error.WriteLine($"lfu: {string.Join("; ", parsed.Errors.Select(e => e.Message))} (see 'lfu <verb> --help')");
+            Console.Error.WriteLine($"{verb}: {string.Join("; ", parsed.Errors.Select(e => e.Message.ReplaceLineEndings(" ").TrimEnd('.')))}. (see '{verb} --help')");
             return 2;
         }
         try
@@ -25,7 +25,7 @@ public static class CliApp
         }
         catch (CliUsageException e)
         {
-            Console.Error.WriteLine($"lfu: {e.Message} (see 'lfu <verb> --help')");
+            Console.Error.WriteLine($"{verb}: {e.Message} (see '{verb} --help')");
             return 2;
         }
         catch (OperationCanceledException)
@@ -40,20 +40,29 @@ public static class CliApp
         }
     }
 
+    /// <summary>The command tree: every verb with its options (the tests walk it).</summary>
+    internal static RootCommand CreateRoot()
+    {
+        var root = new RootCommand("lfu: fine-tune Llama-family models without forgetting (Learning from the Undesirable).");
+        foreach (Command verb in Verbs()) root.Subcommands.Add(verb);
+        return root;
+    }
+
+    /// <summary>In the order help lists them: as users reach for them (train, then use the result), then the tools around.</summary>
     static IEnumerable<Command> Verbs()
     {
-        yield return Commands.ForwardCommand.Create();
-        yield return Commands.TokenizeCommand.Create();
+        yield return Commands.TrainCommand.Create();
+        yield return Commands.EvalCommand.Create();
+        yield return Commands.GenerateCommand.Create();
+        yield return Commands.ExportCommand.Create();
+        yield return Commands.ScoreCommand.Create();
+        yield return Commands.BenchmarkCommand.Create();
         yield return Commands.MakeDataCommand.Create();
+        yield return Commands.PretrainCommand.Create();
+        yield return Commands.TokenizeCommand.Create();
         yield return Commands.BenchCommand.Create();
         yield return Commands.GpuCheckCommand.Create();
-        yield return Commands.PretrainCommand.Create();
-        yield return Commands.TrainCommand.Create();
-        yield return Commands.GenerateCommand.Create();
-        yield return Commands.ScoreCommand.Create();
-        yield return Commands.EvalCommand.Create();
-        yield return Commands.ExportCommand.Create();
-        yield return Commands.BenchmarkCommand.Create();
+        yield return Commands.ForwardCommand.Create();
     }
 
     /// <summary>The innermost useful message on a single line.</summary>

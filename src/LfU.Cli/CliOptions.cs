@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using LfU.MLNet;
 using LfU.MLNet.Adapters;
 using LfU.MLNet.Checkpoints;
@@ -59,7 +60,7 @@ internal static class CliOptions
 
     internal static Option<string> Device() => new Option<string>("--device")
     {
-        Description = "cpu or cuda (needs the TorchSharp CUDA backend: build with -p:LfUTorchBackend=cuda).",
+        Description = "cpu or cuda (an NVIDIA GPU and TorchSharp's CUDA backend, which the lfu package does not carry: see the README's CUDA section).",
         DefaultValueFactory = _ => "cpu",
     }.OneOf("cpu", "cuda");
 
@@ -100,6 +101,7 @@ internal static class CliOptions
             AtLeast(maxNewTokens, 1);
             AtLeast(topK, 0);
             AtLeast(batch, 1);
+            AnyWhole(seed);
             InRange(temperature, 0, double.MaxValue, "0 (greedy) or more");
             InRange(topP, double.Epsilon, 1, "in (0, 1]");
             return new GenerationOptions(maxNewTokens, temperature, topP, topK, seed, stop, batch);
@@ -123,10 +125,25 @@ internal static class CliOptions
     internal static (Device Device, ScalarType DType) ResolveDevice(string device, string? dtype)
     {
         bool cuda = device == "cuda";
-        TorchRuntime.EnsureInitialized(cuda);
-        if (cuda && !torch.cuda.is_available())
-            throw new InvalidOperationException("--device cuda was asked for, but CUDA is not available (no GPU, or the CPU-only TorchSharp runtime is installed: build with -p:LfUTorchBackend=cuda).");
+        if (cuda) EnsureCuda();
+        else TorchRuntime.EnsureInitialized();
         return (cuda ? CUDA : CPU, PretrainedModel.ParseDType(dtype ?? (cuda ? "bfloat16" : "float32")));
+    }
+
+    /// <summary>Initialises TorchSharp for CUDA, or fails with what is missing for --device cuda, library and tool alike.</summary>
+    internal static void EnsureCuda()
+    {
+        try { TorchRuntime.EnsureInitialized(cuda: true); }
+        catch (InvalidOperationException e) when (TorchRuntime.FindCudaBackend() is null)
+        {
+            // The tool's package carries the CPU backend only: CUDA's libtorch is gigabytes, past what a NuGet package may hold.
+            throw new InvalidOperationException($"--device cuda: {e.Message} The lfu tool itself ships the CPU backend only; for GPUs, use the PyTorch route above, " +
+                "or build lfu from its sources with -p:LfUTorchBackend=cuda (which references TorchSharp-cuda-linux).", e);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"--device cuda: {e.Message}", e);
+        }
     }
 
     /// <summary>A model folder, or the model/ folder inside the output of a full fine-tuning run.</summary>
@@ -178,32 +195,81 @@ internal static class CliOptions
         return option;
     }
 
-    internal static void AtLeast(Option<int> option, int minimum) =>
-        option.Validators.Add(result =>
-        {
-            int value = result.GetValueOrDefault<int>();
-            if (value < minimum) result.AddError($"{option.Name} must be at least {minimum}, got {value}.");
-        });
+    // ---------------- numeric options ----------------
+    // Every numeric option goes through one of the helpers below: they parse the value themselves (invariant culture)
+    // and check its range in the same step, so that "abc", "1.5" for a count or "-1" for a size is one usage error
+    // naming the option, never an exception from a validator reading a value that did not parse. The range is kept
+    // with the option (RangeOf) so that a test can walk every numeric option of every verb.
 
-    internal static void AtLeast(Option<int?> option, int minimum) =>
-        option.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int?>() is int value && value < minimum) result.AddError($"{option.Name} must be at least {minimum}, got {value}.");
-        });
+    static readonly ConditionalWeakTable<Option, NumericRange> Ranges = new();
 
-    /// <summary>Rejects values outside [minimum, maximum] (and NaN), describing the range in words.</summary>
-    internal static void InRange(Option<double> option, double minimum, double maximum, string range) =>
-        option.Validators.Add(result =>
-        {
-            double value = result.GetValueOrDefault<double>();
-            if (!(value >= minimum && value <= maximum) || double.IsInfinity(value))
-                result.AddError($"{option.Name} must be {range}, got {value.ToString(CultureInfo.InvariantCulture)}.");
-        });
+    /// <summary>The range a numeric option accepts; null for an option not declared through these helpers.</summary>
+    internal static NumericRange? RangeOf(Option option) => Ranges.TryGetValue(option, out var range) ? range : null;
 
-    internal static void InRange(Option<double?> option, double minimum, double maximum, string range) =>
-        option.Validators.Add(result =>
+    /// <summary>Whether the option's value is a number (int, long or double, nullable or not).</summary>
+    internal static bool IsNumeric(Option option) =>
+        (Nullable.GetUnderlyingType(option.ValueType) ?? option.ValueType) is var t && (t == typeof(int) || t == typeof(long) || t == typeof(double));
+
+    /// <summary>Accepts whole numbers in [<paramref name="minimum"/>, <paramref name="maximum"/>].</summary>
+    internal static Option<int> AtLeast(this Option<int> option, int minimum, int maximum = int.MaxValue) =>
+        Whole(option, minimum, maximum, v => (int)v);
+
+    /// <inheritdoc cref="AtLeast(Option{int}, int, int)"/>
+    internal static Option<int?> AtLeast(this Option<int?> option, int minimum, int maximum = int.MaxValue) =>
+        Whole(option, minimum, maximum, v => (int?)(int)v);
+
+    /// <summary>Accepts any 32-bit whole number (seeds).</summary>
+    internal static Option<int?> AnyWhole(this Option<int?> option) => Whole(option, int.MinValue, int.MaxValue, v => (int?)(int)v);
+
+    /// <summary>Accepts any 64-bit whole number (seeds).</summary>
+    internal static Option<long> AnyWhole(this Option<long> option) => Whole(option, long.MinValue, long.MaxValue, v => v);
+
+    /// <summary>Accepts finite numbers in [minimum, maximum], describing the range in words.</summary>
+    internal static Option<double> InRange(this Option<double> option, double minimum, double maximum, string range) =>
+        Real(option, minimum, maximum, range, v => v);
+
+    /// <inheritdoc cref="InRange(Option{double}, double, double, string)"/>
+    internal static Option<double?> InRange(this Option<double?> option, double minimum, double maximum, string range) =>
+        Real(option, minimum, maximum, range, v => (double?)v);
+
+    static Option<T> Whole<T>(Option<T> option, long minimum, long maximum, Func<long, T> convert)
+    {
+        string words = (minimum, maximum) switch
         {
-            if (result.GetValueOrDefault<double?>() is double value && (!(value >= minimum && value <= maximum) || double.IsInfinity(value)))
-                result.AddError($"{option.Name} must be {range}, got {value.ToString(CultureInfo.InvariantCulture)}.");
-        });
+            ( <= int.MinValue, _) => "a whole number",
+            (_, int.MaxValue or long.MaxValue) => $"a whole number, at least {minimum}",
+            _ => $"a whole number from {minimum} to {maximum}",
+        };
+        Ranges.AddOrUpdate(option, new NumericRange(minimum, maximum, Integer: true, words));
+        option.CustomParser = result =>
+        {
+            string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+            if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long value) || value < minimum || value > maximum)
+            {
+                result.AddError($"{option.Name} must be {words}, got '{text}'.");
+                return default;
+            }
+            return convert(value);
+        };
+        return option;
+    }
+
+    static Option<T> Real<T>(Option<T> option, double minimum, double maximum, string range, Func<double, T> convert)
+    {
+        Ranges.AddOrUpdate(option, new NumericRange(minimum, maximum, Integer: false, range));
+        option.CustomParser = result =>
+        {
+            string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
+                result.AddError($"{option.Name} must be a number, {range}; got '{text}'.");
+            else if (!(value >= minimum && value <= maximum) || !double.IsFinite(value))
+                result.AddError($"{option.Name} must be {range}, got {text}.");
+            else return convert(value);
+            return default;
+        };
+        return option;
+    }
 }
+
+/// <summary>The values a numeric option accepts: [Minimum, Maximum], whole numbers only when <paramref name="Integer"/>.</summary>
+internal sealed record NumericRange(double Minimum, double Maximum, bool Integer, string Words);

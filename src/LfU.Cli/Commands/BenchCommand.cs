@@ -23,8 +23,8 @@ internal static class BenchCommand
         var sequence = new Option<int>("--seq") { Description = "Tokens per sequence.", DefaultValueFactory = _ => 512 };
         var steps = new Option<int>("--steps") { Description = "Timed steps per objective (the median is reported).", DefaultValueFactory = _ => 8 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps before timing each objective.", DefaultValueFactory = _ => 2 };
-        var dtype = new Option<string?>("--dtype") { Description = "Base weight dtype: bfloat16 or float32 (default: bfloat16 on CUDA, float32 on CPU). LoRA weights are float32." };
-        var device = new Option<string>("--device") { Description = "cpu or cuda.", DefaultValueFactory = _ => "cpu" };
+        var dtype = new Option<string?>("--dtype") { Description = "Base weight dtype: bfloat16 or float32 (default: bfloat16 on CUDA, float32 on CPU). LoRA weights are float32." }.OneOf("bfloat16", "float32");
+        var device = new Option<string>("--device") { Description = "cpu or cuda.", DefaultValueFactory = _ => "cpu" }.OneOf("cpu", "cuda");
         var objectives = new Option<string>("--objectives")
         {
             Description = $"Comma-separated, from: {string.Join(", ", StepBenchmark.Names)}.",
@@ -39,6 +39,12 @@ internal static class BenchCommand
         var pytorchShape = new Option<string>("--pytorch-shape") { Description = "The script's shape name for --config (1b, 3b or 8b).", DefaultValueFactory = _ => "8b" };
         var json = new Option<FileInfo?>("--json") { Description = "Also write the results (and PyTorch's, with --pytorch-reference) to this JSON file." };
 
+        CliOptions.AtLeast(batch, 1);
+        CliOptions.AtLeast(sequence, 2);
+        CliOptions.AtLeast(steps, 1);
+        CliOptions.AtLeast(warmup, 0);
+        CliOptions.InRange(peak, double.Epsilon, double.MaxValue, "positive");
+        CliOptions.AnyWhole(seed);
         var command = new Command("bench", "Benchmark training steps (SFT, LfU+LoRA same/independent batch, LfU+RepS) on a random model of a given shape.")
         {
             config, batch, sequence, steps, warmup, dtype, device, objectives, peak, seed, pytorch, pytorchShape, json,
@@ -54,27 +60,17 @@ internal static class BenchCommand
         string objectiveList, double? peakTflops, long seed, FileInfo? pytorchScript = null, string pytorchShape = "8b", FileInfo? jsonFile = null)
     {
         if (pytorchScript is { Exists: false }) throw new FileNotFoundException($"--pytorch-reference: '{pytorchScript.FullName}' does not exist.");
-        if (batch <= 0) throw new ArgumentException($"--batch must be at least 1 (got {batch}).");
-        if (sequence <= 1) throw new ArgumentException($"--seq must be at least 2 (got {sequence}).");
-        if (steps <= 0) throw new ArgumentException($"--steps must be at least 1 (got {steps}).");
-        if (warmup < 0) throw new ArgumentException($"--warmup must be non-negative (got {warmup}).");
-        if (peakTflops is <= 0) throw new ArgumentException($"--peak-tflops must be positive (got {peakTflops}).");
-        bool cuda = deviceName switch
-        {
-            "cpu" => false,
-            "cuda" => true,
-            _ => throw new ArgumentException($"--device '{deviceName}' is not supported; use cpu or cuda."),
-        };
+        bool cuda = deviceName == "cuda"; // the numbers' ranges and the words are checked by the parser
         var names = objectiveList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var unknown = names.Where(n => !StepBenchmark.Names.Contains(n, StringComparer.OrdinalIgnoreCase)).ToList();
         if (names.Length == 0 || unknown.Count > 0)
-            throw new ArgumentException($"--objectives: unknown {string.Join(", ", unknown.Select(u => $"'{u}'"))}; choose from {string.Join(", ", StepBenchmark.Names)}.");
+            throw new CliUsageException($"--objectives: unknown {string.Join(", ", unknown.Select(u => $"'{u}'"))}; choose from {string.Join(", ", StepBenchmark.Names)}.");
         var dtype = PretrainedModel.ParseDType(dtypeName ?? (cuda ? "bfloat16" : "float32"));
         if (dtype is not (ScalarType.BFloat16 or ScalarType.Float32))
             throw new ArgumentException($"--dtype '{dtypeName}' is not supported; use bfloat16 or float32.");
 
-        TorchRuntime.EnsureInitialized(cuda);
-        if (cuda && !torch.cuda.is_available()) throw new InvalidOperationException("--device cuda was asked for, but CUDA is not available (no GPU, or the CPU-only TorchSharp runtime is installed).");
+        if (cuda) CliOptions.EnsureCuda();
+        else TorchRuntime.EnsureInitialized();
         var config = ModelConfig.FromFile(configFile.FullName);
         if (sequence > config.MaxPositionEmbeddings)
             throw new ArgumentException($"--seq {sequence} exceeds the model's max_position_embeddings {config.MaxPositionEmbeddings} ({configFile.Name}).");

@@ -37,28 +37,40 @@ internal static class BenchmarkCommand
         var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Generation length limit.", DefaultValueFactory = _ => 48 };
         var evalBatch = new Option<int>("--eval-batch") { Description = "Prompts per generation batch.", DefaultValueFactory = _ => 32 };
         var template = new Option<string>("--template") { Description = "Prompt template the base model was pretrained with.", DefaultValueFactory = _ => "alpaca" };
-        var device = new Option<string>("--device") { Description = "cpu or cuda (deterministic on cpu).", DefaultValueFactory = _ => "cpu" };
+        var device = new Option<string>("--device") { Description = "cpu or cuda (deterministic on cpu).", DefaultValueFactory = _ => "cpu" }.OneOf("cpu", "cuda");
         var resume = new Option<bool>("--resume") { Description = "Keep the runs already in --output's results.csv (same settings required) and run only the missing ones." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Delete what --output holds (an earlier benchmark's results) before the first run and start afresh; --resume continues them instead." };
         var reportOnly = new Option<bool>("--report-only") { Description = "Run nothing: rewrite results.md, results.csv and the charts from the runs already in --output (same settings), e.g. after merging the results.csv rows of benchmarks run in parallel." };
         var quick = new Option<bool>("--quick") { Description = "A short end-to-end check: base,sft,lfu-lora, 1 seed, 3 epochs, 20 test items, 20 per OOD category, 5 per template, 32 new tokens (explicit options win)." };
 
+        foreach (var count in new[] { seeds, epochs, batch, maxNewTokens, evalBatch }) CliOptions.AtLeast(count, 1);
+        CliOptions.AtLeast(maxSteps, 1);
+        CliOptions.AtLeast(threads, 1);
+        CliOptions.AtLeast(testLimit, 0);
+        CliOptions.AtLeast(oodLimit, 0);
+        CliOptions.AtLeast(paraphraseLimit, 0);
+        CliOptions.InRange(lr, double.Epsilon, double.MaxValue, "positive");
+        foreach (var weight in new[] { lambda, alpha, repsAlpha, noiseAlpha, l2Weight }) CliOptions.InRange(weight, 0, double.MaxValue, "0 or more");
         var command = new Command("benchmark", "Measure forgetting: fine-tune the mini-world base model with each method and seed; report in-domain, out-of-domain and paraphrase accuracy.")
         {
             model, data, output, methods, seeds, epochs, maxSteps, lr, batch, lambda, alpha, repsAlpha, noiseAlpha, l2Weight, sweep, grid,
-            precision, attention, threads, testLimit, oodLimit, paraphraseLimit, maxNewTokens, evalBatch, template, device, resume, reportOnly, quick,
+            precision, attention, threads, testLimit, oodLimit, paraphraseLimit, maxNewTokens, evalBatch, template, device, resume, overwrite, reportOnly, quick,
         };
         command.SetAction(parse =>
         {
             bool isQuick = parse.GetValue(quick);
+            if (parse.GetValue(overwrite) && (parse.GetValue(resume) || parse.GetValue(reportOnly)))
+                throw new CliUsageException($"Give --overwrite (start afresh) or {(parse.GetValue(resume) ? "--resume (continue the runs in --output)" : "--report-only (rewrite the report of the runs in --output)")}, not both.");
+            // Refused before any work; the folder is emptied only once the model and data have loaded (ForgettingBenchmark).
+            // --resume and --report-only work on the runs already there: not an overwrite.
+            string outputPath = parse.GetValue(output)!;
+            if (!parse.GetValue(resume) && !parse.GetValue(reportOnly) && !parse.GetValue(overwrite)
+                && Directory.Exists(outputPath) && Directory.EnumerateFileSystemEntries(outputPath).Any(e => !LfU.MLNet.IO.FolderLock.IsLockFile(Path.GetFileName(e))))
+                throw new CliUsageException($"--output '{Path.GetFullPath(outputPath)}' is not empty; add --resume to continue the benchmark in it, --overwrite to start afresh, or give another folder.");
             if (parse.GetValue(threads) is int n) TorchSharp.torch.set_num_threads(n);
             // --quick changes the defaults only: an option given on the command line keeps its value.
             T Value<T>(Option<T> option, T quickValue) => isQuick && parse.GetResult(option) is null or { Implicit: true } ? quickValue : parse.GetValue(option)!;
-            static int? Limit(int value, string name) => value switch
-            {
-                0 => null,
-                < 0 => throw new ArgumentException($"{name} must be at least 0 (0 = all items), got {value}."),
-                _ => value,
-            };
+            static int? Limit(int value) => value == 0 ? null : value; // 0 = all items; negatives are parse errors
             int tests = Value(testLimit, 20);
             int? paraphrases = parse.GetValue(paraphraseLimit) ?? (isQuick ? 5 : tests);
             var options = new BenchmarkOptions
@@ -76,17 +88,18 @@ internal static class BenchmarkCommand
                 Attention = CliOptions.ParseAttention(parse.GetValue(attention)!),
                 MaxSteps = parse.GetValue(maxSteps),
                 BatchSize = parse.GetValue(batch),
-                TestLimit = Limit(tests, "--test-limit"),
-                OodLimit = Limit(Value(oodLimit, 20), "--ood-limit"),
-                ParaphraseLimit = Limit(paraphrases.Value, "--paraphrase-limit"),
+                TestLimit = Limit(tests),
+                OodLimit = Limit(Value(oodLimit, 20)),
+                ParaphraseLimit = Limit(paraphrases.Value),
                 MaxNewTokens = Value(maxNewTokens, 32),
                 EvalBatchSize = parse.GetValue(evalBatch),
                 Template = parse.GetValue(template)!,
                 Device = parse.GetValue(device)!,
                 Resume = parse.GetValue(resume),
+                Overwrite = parse.GetValue(overwrite),
                 ReportOnly = parse.GetValue(reportOnly),
-                // The command that produces these results: --report-only only rewrites them.
-                CommandLine = "lfu " + string.Join(" ", parse.Tokens.Where(t => t.Value != "--report-only").Select(t => Quote(t.Value))),
+                // The command that produces these results: --report-only only rewrites them, and --overwrite would delete them.
+                CommandLine = "lfu " + string.Join(" ", parse.Tokens.Where(t => t.Value is not ("--report-only" or "--overwrite")).Select(t => Quote(t.Value))),
             };
             return Run(options);
         });

@@ -19,7 +19,9 @@ internal static class ForwardCommand
         var input = new Option<FileInfo>("--input") { Description = "safetensors with input_ids and attention_mask, int64 [B, T].", Required = true };
         var output = new Option<FileInfo>("--output") { Description = "safetensors to write: logits, hidden_states.0..L (float32), generated.", Required = true };
         var generate = new Option<int>("--generate") { Description = "Also greedily generate this many tokens from row 0 with the KV cache.", DefaultValueFactory = _ => 0 };
-        var dtype = new Option<string>("--dtype") { Description = "Compute dtype: float32 (default), bfloat16, float16, float64.", DefaultValueFactory = _ => "float32" };
+        var dtype = new Option<string>("--dtype") { Description = "Compute dtype: float32 (default), bfloat16, float16, float64.", DefaultValueFactory = _ => "float32" }
+            .OneOf("float32", "bfloat16", "float16", "float64");
+        CliOptions.AtLeast(generate, 0);
         var command = new Command("forward", "Run a model on token ids and write logits, hidden states and a greedy continuation.")
             { model, input, output, generate, dtype };
         command.SetAction(parse =>
@@ -33,7 +35,6 @@ internal static class ForwardCommand
 
     static void Run(string modelDir, string inputPath, string outputPath, int generate, string dtypeName)
     {
-        if (generate < 0) throw new ArgumentException($"--generate must be 0 or more (got {generate}).");
         var dtype = PretrainedModel.ParseDType(dtypeName);
         if (!File.Exists(inputPath)) throw new FileNotFoundException($"Input file '{inputPath}' does not exist.");
         using var scope = NewDisposeScope();

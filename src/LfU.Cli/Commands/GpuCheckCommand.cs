@@ -23,15 +23,16 @@ internal static class GpuCheckCommand
         };
         var pytorch = new Option<FileInfo?>("--pytorch-reference") { Description = "shared/bench/pt_lfu_bench.py (default: ROOT/pt_lfu_bench.py)." };
         var only = new Option<string?>("--only") { Description = "Comma-separated step ids to run (a, b, c, d, e, e1, e2); default: all." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Empty --output first; the report is rewritten after every step so that a run stopped by a time limit keeps what it checked." };
         var command = new Command("gpu-check", "Check CUDA in one call: device, parity, LfU reference step, bf16 fine-tune vs CPU, bench vs PyTorch; writes report.md and report.json.")
         {
-            output, dryRun, root, pytorch, only,
+            output, dryRun, root, pytorch, only, overwrite,
         };
-        command.SetAction(parse => Run(parse.GetValue(output)!, parse.GetValue(dryRun), parse.GetValue(root), parse.GetValue(pytorch), parse.GetValue(only)));
+        command.SetAction(parse => Run(parse.GetValue(output)!, parse.GetValue(dryRun), parse.GetValue(root), parse.GetValue(pytorch), parse.GetValue(only), parse.GetValue(overwrite)));
         return command;
     }
 
-    static int Run(DirectoryInfo output, bool dryRun, DirectoryInfo? rootOption, FileInfo? pytorch, string? onlyList)
+    static int Run(DirectoryInfo output, bool dryRun, DirectoryInfo? rootOption, FileInfo? pytorch, string? onlyList, bool overwrite)
     {
         string root = rootOption?.FullName ?? DefaultRoot();
         string fixtures = Path.Combine(root, "tests", "LfU.MLNet.Tests", "Fixtures");
@@ -47,6 +48,8 @@ internal static class GpuCheckCommand
             if (only.Count == 0 || unknown.Count > 0)
                 throw new CliUsageException($"--only: unknown step {string.Join(", ", unknown.Select(u => $"'{u}'"))}; choose from {string.Join(", ", known.Order())}.");
         }
+        // Emptied up front rather than swapped in at the end: the report is written step by step, for runs cut short.
+        OutputFolder.Clear(output.FullName, overwrite);
         var reports = new GpuCheckRunner(settings, Console.Out).Run(only);
         return reports.All(r => r.Status == CheckStatus.Pass) ? 0 : 1;
     }

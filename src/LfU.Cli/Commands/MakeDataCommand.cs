@@ -56,20 +56,29 @@ internal static class MakeDataCommand
             DefaultValueFactory = _ => 512,
         };
 
+        var overwrite = OutputFolder.OverwriteOption("Replace what --output (and --tokenizer-output) hold; the new files are swapped in only once all are written.");
+
         // Bad numbers are argument errors, caught before anything is written.
-        foreach (var option in new[] { pretrainSize, finetuneTrain, finetuneTest, oodSize, modelMaxLength })
-            AtLeast(option, 1);
-        AtLeast(oodSize, 1, MiniWorldOptions.MaxOodSize);
-        AtLeast(vocabSize, BpeTrainer.MinimumVocabSize);
+        foreach (var option in new[] { pretrainSize, finetuneTrain, finetuneTest, modelMaxLength })
+            CliOptions.AtLeast(option, 1);
+        CliOptions.AtLeast(oodSize, 1, MiniWorldOptions.MaxOodSize);
+        CliOptions.AtLeast(vocabSize, BpeTrainer.MinimumVocabSize);
+        CliOptions.AtLeast(seed, int.MinValue);
 
         var command = new Command("make-data",
             "Generate the mini-world forgetting benchmark (pretraining mixture, fine-tuning task, out-of-domain tests, paraphrased templates), deterministically for a seed.")
         {
-            output, seed, pretrainSize, finetuneTrain, finetuneTest, oodSize, tokenizerOutput, vocabSize, splitDigits, modelMaxLength,
+            output, seed, pretrainSize, finetuneTrain, finetuneTest, oodSize, tokenizerOutput, vocabSize, splitDigits, modelMaxLength, overwrite,
         };
         command.SetAction(parsed =>
         {
             string outputDirectory = parsed.GetValue(output)!;
+            string? tokenizerDirectory = parsed.GetValue(tokenizerOutput);
+            bool replace = parsed.GetValue(overwrite);
+            using var dataFolder = OutputFolder.Open(outputDirectory, replace);
+            // The tokenizer may go into the data folder itself: then both are written (and swapped in) together.
+            using var tokenizerFolder = tokenizerDirectory is null || Path.GetFullPath(tokenizerDirectory) == dataFolder.Target ? null
+                : OutputFolder.Open(tokenizerDirectory, replace, "--tokenizer-output");
             var options = new MiniWorldOptions
             {
                 Seed = parsed.GetValue(seed),
@@ -84,31 +93,21 @@ internal static class MakeDataCommand
             string regenerate = string.Create(CultureInfo.InvariantCulture,
                 $"lfu make-data --output {outputDirectory} --seed {options.Seed} --pretrain-size {options.PretrainSize} " +
                 $"--finetune-train-size {options.FineTuneTrainSize} --finetune-test-size {options.FineTuneTestSize} --ood-size {options.OodMathSize}");
-            MiniWorldFiles.Write(data, outputDirectory, regenerate);
-            Console.WriteLine($"Wrote mini world {MiniWorld.GeneratorVersion} (seed {options.Seed}) to {outputDirectory}:");
-            foreach (var (file, items) in MiniWorldFiles.Splits(data)) Console.WriteLine($"  {file,-32} {items.Count,7} examples");
-
-            string? tokenizerDirectory = parsed.GetValue(tokenizerOutput);
+            MiniWorldFiles.Write(data, dataFolder.Path, regenerate);
+            TrainedBpe? bpe = null;
             if (tokenizerDirectory is not null)
             {
-                var bpe = BpeTrainer.Train(MiniWorld.TokenizerCorpus(data.Pretrain), parsed.GetValue(vocabSize), parsed.GetValue(splitDigits));
-                bpe.Save(tokenizerDirectory, parsed.GetValue(modelMaxLength));
-                Console.WriteLine($"Wrote a byte-level BPE tokenizer ({bpe.VocabSize} tokens, {bpe.Merges.Count} merges) to {tokenizerDirectory}.");
+                bpe = BpeTrainer.Train(MiniWorld.TokenizerCorpus(data.Pretrain), parsed.GetValue(vocabSize), parsed.GetValue(splitDigits));
+                bpe.Save(tokenizerFolder?.Path ?? dataFolder.Path, parsed.GetValue(modelMaxLength));
             }
+            dataFolder.Commit();
+            tokenizerFolder?.Commit();
+            Console.WriteLine($"Wrote mini world {MiniWorld.GeneratorVersion} (seed {options.Seed}) to {outputDirectory}:");
+            foreach (var (file, items) in MiniWorldFiles.Splits(data)) Console.WriteLine($"  {file,-32} {items.Count,7} examples");
+            if (bpe is not null)
+                Console.WriteLine($"Wrote a byte-level BPE tokenizer ({bpe.VocabSize} tokens, {bpe.Merges.Count} merges) to {tokenizerDirectory}.");
             return 0;
         });
         return command;
     }
-
-    static void AtLeast(Option<int> option, int minimum, int maximum = int.MaxValue) =>
-        option.Validators.Add(result =>
-        {
-            int value = result.GetValueOrDefault<int>();
-            if (value < minimum || value > maximum)
-                result.AddError(maximum == int.MaxValue
-                    ? $"{option.Name} must be at least {minimum}, got {value}."
-                    : $"{option.Name} must be between {minimum} and {maximum}, got {value}.");
-        });
-
-    /// <summary>The tokenizer learns from pretraining text only, as a real tokenizer predates fine-tuning data.</summary>
 }

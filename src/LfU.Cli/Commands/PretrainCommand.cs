@@ -22,7 +22,7 @@ internal static class PretrainCommand
     {
         var data = new Option<FileInfo>("--data") { Description = "Pretraining JSONL (prompt/response per line), e.g. data/mini-world/pretrain.jsonl.", Required = true };
         var tokenizer = new Option<DirectoryInfo>("--tokenizer") { Description = "Folder with tokenizer.json and tokenizer_config.json (e.g. data/mini-world/tokenizer).", Required = true };
-        var output = new Option<DirectoryInfo>("--output") { Description = "Model folder to write (config.json, model.safetensors, tokenizer files).", Required = true };
+        var output0 = new Option<DirectoryInfo>("--output") { Description = "Model folder to write (config.json, model.safetensors, tokenizer files).", Required = true };
         var hidden = new Option<int>("--hidden") { Description = "Hidden size.", DefaultValueFactory = _ => 192 };
         var layers = new Option<int>("--layers") { Description = "Decoder layers.", DefaultValueFactory = _ => 6 };
         var heads = new Option<int>("--heads") { Description = "Attention heads.", DefaultValueFactory = _ => 6 };
@@ -40,14 +40,24 @@ internal static class PretrainCommand
         var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW's decoupled weight decay.", DefaultValueFactory = _ => 0.1 };
         var precision = CliOptions.Precision("Compute dtype: auto (bfloat16 where the CPU or GPU runs it natively), bf16 or fp32. Weights and optimizer stay float32.", "auto");
         var initFrom = new Option<DirectoryInfo?>("--init-from") { Description = "Continue pretraining from this model folder's weights and shape (e.g. a second stage with a fresh schedule) instead of a random initialisation; the shape options are then ignored." };
+        var overwrite = OutputFolder.OverwriteOption("Replace what --output holds; the new model is swapped in only once training finished.");
         var threads = new Option<int?>("--threads") { Description = "CPU threads for TorchSharp (default: all cores); leave one free to keep the machine usable." };
+        foreach (var size in new[] { hidden, layers, heads, kvHeads, intermediate, epochs, batch }) CliOptions.AtLeast(size, 1);
+        CliOptions.AtLeast(maxSteps, 1);
+        CliOptions.AtLeast(pack, 0);
+        CliOptions.AtLeast(threads, 1);
+        CliOptions.InRange(lr, double.Epsilon, double.MaxValue, "positive");
+        CliOptions.InRange(weightDecay, 0, double.MaxValue, "0 or more");
+        CliOptions.AnyWhole(seed);
         var command = new Command("pretrain", "Train a small Llama-style model from scratch on instruction data (the bundled mini-world model).")
-            { data, tokenizer, output, hidden, layers, heads, kvHeads, intermediate, epochs, maxSteps, batch, lr, seed, checkpoints, resume, pack, precision, attention, weightDecay, initFrom, threads };
+            { data, tokenizer, output0, hidden, layers, heads, kvHeads, intermediate, epochs, maxSteps, batch, lr, seed, checkpoints, resume, pack, precision, attention, weightDecay, initFrom, threads, overwrite };
         command.SetAction((parse, cancellationToken) =>
         {
+            using var output = OutputFolder.Open(parse.GetValue(output0)!.FullName, parse.GetValue(overwrite),
+                keep: [parse.GetValue(checkpoints)?.FullName, parse.GetValue(resume)?.FullName, parse.GetValue(data)!.FullName, parse.GetValue(tokenizer)!.FullName]);
             if (parse.GetValue(threads) is int n) torch.set_num_threads(n);
             var shape = (parse.GetValue(hidden), parse.GetValue(layers), parse.GetValue(heads), parse.GetValue(kvHeads), parse.GetValue(intermediate));
-            Run(parse.GetValue(data)!.FullName, parse.GetValue(tokenizer)!.FullName, parse.GetValue(output)!.FullName, shape,
+            Run(parse.GetValue(data)!.FullName, parse.GetValue(tokenizer)!.FullName, output, shape,
                 new TrainerOptions
                 {
                     Objective = new SftObjective(),
@@ -70,7 +80,7 @@ internal static class PretrainCommand
         return command;
     }
 
-    static void Run(string dataPath, string tokenizerDir, string outputDir,
+    static void Run(string dataPath, string tokenizerDir, OutputFolder output,
         (int Hidden, int Layers, int Heads, int KvHeads, int Intermediate) shape, TrainerOptions options, int packLength, AttentionImplementation attention, string? initFrom, string? resume, CancellationToken cancellationToken)
     {
         var tokenizer = HfTokenizer.FromFolder(tokenizerDir);
@@ -128,6 +138,7 @@ internal static class PretrainCommand
         progress.Complete();
         foreach (var p in model.parameters()) p.requires_grad = false;
 
+        string outputDir = output.Path; // a staging sibling when replacing an old model, swapped in below
         PretrainedModel.Save(model, outputDir);
         foreach (string file in Directory.GetFiles(tokenizerDir))
             AtomicFile.Write(Path.Combine(outputDir, Path.GetFileName(file)), s => { using var f = File.OpenRead(file); f.CopyTo(s); });
@@ -135,8 +146,9 @@ internal static class PretrainCommand
             new JsonObject { ["bos_token_id"] = tokenizer.BosId, ["eos_token_id"] = tokenizer.EosId, ["pad_token_id"] = tokenizer.PadId, ["do_sample"] = false }.ToJsonString());
         var log = string.Join("\n", result.History.Select(m => $"{m.Step},{m.Sft:R},{m.LearningRate:R},{m.Seconds:R}"));
         AtomicFile.WriteAllText(Path.Combine(outputDir, "pretrain_log.csv"), "step,loss,lr,seconds\n" + log + "\n");
+        output.Commit();
         double seconds = result.History.Sum(m => m.Seconds), trained = result.History.Sum(m => (double)m.Tokens);
-        Console.WriteLine($"Wrote {outputDir}: final loss {result.Final.Sft:F4} after {result.History.Count} steps ({seconds / 60:F1} min of training, " +
+        Console.WriteLine($"Wrote {output.Target}: final loss {result.Final.Sft:F4} after {result.History.Count} steps ({seconds / 60:F1} min of training, " +
             $"{trained / seconds:F0} tokens/s, {trained / seconds * flopsPerToken / 1e9:F1} model GFLOP/s).");
     }
 }

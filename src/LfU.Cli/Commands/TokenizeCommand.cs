@@ -9,7 +9,8 @@ namespace LfU.Cli.Commands;
 /// <summary>
 /// <c>lfu tokenize --tokenizer DIR --input TEXTS.jsonl --output IDS.jsonl</c>: encodes each <c>{"text": ...}</c> line
 /// and writes <c>{"text", "ids_no_special", "ids_with_special", "decoded"}</c>, where <c>decoded</c> is the decode
-/// of <c>ids_with_special</c> with special tokens skipped (the Hugging Face fixtures' convention).
+/// of <c>ids_no_special</c> keeping special tokens: the original text whenever the tokenizer round-trips it, including
+/// text that itself contains a special-token string (<c>&lt;|begin_of_text|&gt;</c>), which skipping would drop.
 /// </summary>
 internal static class TokenizeCommand
 {
@@ -42,14 +43,14 @@ internal static class TokenizeCommand
         {
             foreach (string text in texts)
             {
-                int[] withSpecial = tokenizer.Encode(text, addSpecialTokens: true);
+                int[] noSpecial = tokenizer.Encode(text, addSpecialTokens: false);
                 using (var writer = new Utf8JsonWriter(stream, options))
                 {
                     writer.WriteStartObject();
                     writer.WriteString("text", text);
-                    WriteIds(writer, "ids_no_special", tokenizer.Encode(text, addSpecialTokens: false));
-                    WriteIds(writer, "ids_with_special", withSpecial);
-                    writer.WriteString("decoded", tokenizer.Decode(withSpecial, skipSpecialTokens: true));
+                    WriteIds(writer, "ids_no_special", noSpecial);
+                    WriteIds(writer, "ids_with_special", tokenizer.Encode(text, addSpecialTokens: true));
+                    writer.WriteString("decoded", tokenizer.Decode(noSpecial, skipSpecialTokens: false));
                     writer.WriteEndObject();
                 }
                 stream.WriteByte((byte)'\n');

@@ -73,6 +73,7 @@ internal static class TrainCommand
         var checkpointDir = new Option<DirectoryInfo?>("--checkpoint-dir") { Description = "Folder for resumable checkpoints (written at the end, every --checkpoint-every steps, and on Ctrl+C)." };
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Write a checkpoint every this many steps (needs --checkpoint-dir)." };
         var resume = new Option<DirectoryInfo>("--resume") { Description = "Resume from this checkpoint, or the newest in this folder; give the same data and options." }.AcceptExistingOnly();
+        var overwrite = OutputFolder.OverwriteOption("Replace what --output holds; the new run is swapped in only once it finished, so a failed run leaves the old one whole.");
 
         CliOptions.InRange(alpha, 0, double.MaxValue, "0 or more (paper: 0.1)");
         CliOptions.InRange(lambda, 0, double.MaxValue, "0 or more (paper: 5 for lora, 0.1 for reps)");
@@ -94,13 +95,15 @@ internal static class TrainCommand
         CliOptions.AtLeast(cutoff, 2);
         CliOptions.AtLeast(evalEvery, 1);
         CliOptions.AtLeast(checkpointEvery, 1);
+        CliOptions.AnyWhole(seed);
+        CliOptions.AtLeast(ascentSteps, 1);
 
         var command = new Command("train", "Fine-tune a model on prompt/response data with LfU (or SFT, NEFTune, L1/L2) and write the adapter, a log, a loss chart and a summary.")
         {
             model, data, validation, output, objective, perturbation, alpha, lambda, ascentBatch, ascentSteps, consistency, hiddenFrom, hiddenTo,
             noiseAlpha, penaltyWeight, full, loraR, loraAlpha, loraDropout, rslora, lr, schedule, warmup, epochs, maxSteps, batch,
             accumulation, weightDecay, maxGradNorm, cutoff, trainOnPrompt, template, seed, dtype, precision, attention, device, evalEvery,
-            checkpointDir, checkpointEvery, resume,
+            checkpointDir, checkpointEvery, resume, overwrite,
         };
         command.SetAction(parse =>
         {
@@ -148,7 +151,10 @@ internal static class TrainCommand
                 CheckpointEverySteps = parse.GetValue(checkpointEvery),
                 ResumeFrom = parse.GetValue(resume)?.FullName,
             };
-            return Run(options, parse.GetValue(data)!.FullName, parse.GetValue(validation)?.FullName, parse.GetValue(output)!.FullName,
+            // A checkpoint folder (a resume) or data file inside --output belongs to this run, not to the output it replaces.
+            using var outputFolder = OutputFolder.Open(parse.GetValue(output)!.FullName, parse.GetValue(overwrite),
+                keep: [options.CheckpointFolder, options.ResumeFrom, parse.GetValue(data)!.FullName, parse.GetValue(validation)?.FullName]);
+            return Run(options, parse.GetValue(data)!.FullName, parse.GetValue(validation)?.FullName, outputFolder,
                 parse.GetValue(device)!, parse.GetValue(evalEvery));
         });
         return command;
@@ -157,15 +163,17 @@ internal static class TrainCommand
     static Option<string> Choice(string name, string description, string defaultValue, params string[] values) =>
         new Option<string>(name) { Description = description, DefaultValueFactory = _ => defaultValue }.OneOf(values);
 
-    static int Run(LfUOptions options, string dataPath, string? validationPath, string outputFolder, string deviceName, int? evaluateEvery)
+    static int Run(LfUOptions options, string dataPath, string? validationPath, OutputFolder output, string deviceName, int? evaluateEvery)
     {
+        // Files are written to output.Path (a staging sibling when replacing an old run) and named by their final place.
+        string outputFolder = output.Path;
         // Read and check every row before loading weights: a bad line should fail in a second, not after a minute of loading.
         var trainRecords = DataFiles.Read(dataPath);
         var validationRecords = validationPath is null ? null : DataFiles.Read(validationPath);
         var trainConversations = trainRecords.Select(r => r.Conversation()).ToList();
         var validationConversations = validationRecords?.Select(r => r.Conversation()).ToList();
         // One writer per output folder, taken now: a second run fails at once, not after training.
-        using var outputLock = FolderLock.Acquire(outputFolder, "output");
+        using var outputLock = FolderLock.Acquire(output.Target, "output");
         if (outputLock.TakeOverWarning is { } takeOver) Console.Error.WriteLine($"lfu: warning: {takeOver}");
         var (device, dtype) = CliOptions.ResolveDevice(deviceName, options.DType);
         var (network, tokenizer, templateSpec) = LfUModel.LoadBase(options.ModelFolder, options.Template, dtype, device);
@@ -216,21 +224,15 @@ internal static class TrainCommand
         foreach (var p in network.parameters()) p.requires_grad = false;
         double seconds = clock.Elapsed.TotalSeconds;
 
-        string weights;
-        if (options.FineTuning == FineTuning.Full)
-        {
-            weights = Path.Combine(outputFolder, "model");
-            model.SaveMerged(weights);
-        }
-        else
-        {
-            weights = Path.Combine(outputFolder, "adapter");
-            model.SaveAdapter(weights);
-        }
+        string weightsFolder = options.FineTuning == FineTuning.Full ? "model" : "adapter";
+        string weights = Path.Combine(output.Target, weightsFolder);
+        if (options.FineTuning == FineTuning.Full) model.SaveMerged(Path.Combine(outputFolder, weightsFolder));
+        else model.SaveAdapter(Path.Combine(outputFolder, weightsFolder));
         WriteLog(Path.Combine(outputFolder, LogFile), result);
         Charts.SaveLossCurves(result, Path.Combine(outputFolder, ChartFile), $"{options.Objective.Describe()} on {Path.GetFileName(dataPath)}");
         var summary = Summary(options, dataPath, validationPath, weights, result, seconds, trainReport, trainRecords, validationReport);
         AtomicFile.WriteAllText(Path.Combine(outputFolder, SummaryFile), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        output.Commit();
 
         var final = result.Final;
         double tokensPerSecond = result.History.Sum(m => m.Tokens) / Math.Max(result.History.Sum(m => m.Seconds), 1e-9);
@@ -241,7 +243,7 @@ internal static class TrainCommand
                           (final.Penalty is double p2 ? Invariant($", penalty {p2:G4}") : "") + ")" +
                           (result.Validations.Count > 0 ? Invariant($"; validation loss {result.Validations[^1].Loss:F4}") : "") + ".");
         Console.WriteLine($"Examples: {trainReport.Summary(options.CutoffLength)}.");
-        Console.WriteLine($"Wrote {weights}{Path.DirectorySeparatorChar}, {LogFile}, {ChartFile} and {SummaryFile} in {outputFolder}.");
+        Console.WriteLine($"Wrote {weights}{Path.DirectorySeparatorChar}, {LogFile}, {ChartFile} and {SummaryFile} in {output.Target}.");
         return 0;
     }
 

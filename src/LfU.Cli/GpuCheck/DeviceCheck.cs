@@ -19,9 +19,7 @@ internal static class DeviceCheck
     {
         var settings = context.Settings;
         bool cuda = !settings.DryRun;
-        TorchRuntime.EnsureInitialized(cuda);
-        if (cuda && !torch.cuda.is_available())
-            throw new InvalidOperationException("TorchSharp loaded, but torch.cuda.is_available() is false: no CUDA device is visible to this process.");
+        TorchRuntime.EnsureInitialized(cuda); // with cuda: says what is missing when no GPU can be used
 
         string device = cuda ? NvidiaSmi("name") ?? "unknown CUDA device (nvidia-smi not found)" : CpuName();
         string driver = cuda ? NvidiaSmi("driver_version") ?? "unknown" : "n/a (CPU)";

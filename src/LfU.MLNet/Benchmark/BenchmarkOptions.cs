@@ -190,6 +190,9 @@ internal sealed record BenchmarkOptions
     public string Device { get; init; } = "cpu";
     /// <summary>Keep the runs already in the output folder's results.csv (written with the same settings) and run only the rest.</summary>
     public bool Resume { get; init; }
+    /// <summary>Start afresh in an output folder that holds files (an earlier benchmark's): they are deleted before the
+    /// first run. Without it (or <see cref="Resume"/>) such a folder is refused rather than overwritten piecemeal.</summary>
+    public bool Overwrite { get; init; }
     /// <summary>Run nothing: rewrite results.md, results.csv and the charts from the runs already in the output folder
     /// (written with the same settings), e.g. after merging the results.csv rows of benchmarks run in parallel.</summary>
     public bool ReportOnly { get; init; }

@@ -90,9 +90,7 @@ internal sealed class ForgettingBenchmark
         var plan = BenchmarkRun.Plan(_options);
         var data = BenchmarkData.Load(_options.DataFolder, _options.TestLimit, _options.OodLimit, _options.ParaphraseLimit);
         bool cuda = _options.Device == "cuda";
-        TorchRuntime.EnsureInitialized(cuda);
-        if (cuda && !TorchSharp.torch.cuda.is_available())
-            throw new InvalidOperationException("Device cuda was asked for, but CUDA is not available (no GPU, or the CPU-only TorchSharp runtime is installed).");
+        TorchRuntime.EnsureInitialized(cuda); // with cuda: says what is missing when no GPU can be used
         var device = cuda ? CUDA : CPU;
         string modelFolder = Path.GetFullPath(_options.ModelFolder);
         // Fails early on a missing or mismatched model folder, before any run.
@@ -305,10 +303,26 @@ internal sealed class ForgettingBenchmark
             previous = BenchmarkReport.ParseCsv(File.ReadAllText(csvPath), csvPath, plan);
             _log.WriteLine($"Resuming: {previous.Count} of {plan.Count} runs are in {csvPath}.");
         }
+        else if (!_options.Resume && Contents(folder) is { Count: > 0 } old)
+        {
+            // Results of another benchmark must not mix with this one's: start afresh only when asked to.
+            if (!_options.Overwrite)
+                throw new InvalidOperationException($"The output folder '{folder}' is not empty; resume the benchmark in it (Resume, --resume), " +
+                                                    "start afresh (Overwrite, --overwrite), or give another folder.");
+            foreach (string entry in old)
+            {
+                if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
+                else File.Delete(entry);
+            }
+        }
         Directory.CreateDirectory(folder);
         AtomicFile.WriteAllText(settingsPath, settings);
         return previous;
     }
+
+    /// <summary>What the output folder holds besides this run's lock.</summary>
+    static List<string> Contents(string folder) => !Directory.Exists(folder) ? []
+        : Directory.EnumerateFileSystemEntries(folder).Where(e => !IO.FolderLock.IsLockFile(Path.GetFileName(e))).ToList();
 
     /// <summary>Everything besides the per-run hyper-parameters (which results.csv records) that a result depends on.</summary>
     string SettingsJson(string fingerprint)

@@ -68,6 +68,11 @@ public sealed class FolderLock : IDisposable
         }
     }
 
+    /// <summary>Whether a file name is a lock or holder record of this class (.lfu-PURPOSE.lock, .lfu-PURPOSE.lock.holder):
+    /// bookkeeping of whoever writes the folder, not content, so "is this folder empty?" ignores it.</summary>
+    internal static bool IsLockFile(string name) =>
+        name.StartsWith(".lfu-", StringComparison.Ordinal) && (name.EndsWith(".lock", StringComparison.Ordinal) || name.EndsWith(".lock.holder", StringComparison.Ordinal));
+
     static JsonObject? ReadHolder(string holderFile)
     {
         try { return File.Exists(holderFile) ? JsonNode.Parse(File.ReadAllText(holderFile)) as JsonObject : null; }

@@ -112,11 +112,26 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
     };
 
     /// <summary>Reads the rows, tokenizes them, trains and returns the fitted transformer.</summary>
+    /// <remarks>
+    /// Stops with an <see cref="OperationCanceledException"/> at the next training step when
+    /// <see cref="LfUOptions.CancellationToken"/> is cancelled or, as ML.NET's own trainers do, when the MLContext is
+    /// (<c>mlContext.CancelExecution()</c>); either way a checkpoint of the last finished step is written first when
+    /// <see cref="LfUOptions.CheckpointFolder"/> is set.
+    /// </remarks>
     public LfUTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         ValidateOptions();
         GetOutputSchema(SchemaShape.Create(input.Schema));
+        // ML.NET cancels by flagging the environment and its hosts, which its trainers poll (CheckAlive) rather than
+        // through a token: poll the host between rows and after every step, and cancel the trainer's token from it.
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_options.CancellationToken);
+        void PollHost()
+        {
+            if (_host is ICancelable { IsCanceled: true }) cancellation.Cancel();
+            cancellation.Token.ThrowIfCancellationRequested();
+        }
+        PollHost();
         using var channel = _host.Start("Fit");
         var device = ResolveDevice(channel);
         ScalarType dtype = _options.DType is { } name ? PretrainedModel.ParseDType(name)
@@ -129,7 +144,7 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
         {
             var builder = new ExampleBuilder(tokenizer, PromptTemplates.Resolve(template),
                 new ExampleBuilderOptions { CutoffLength = _options.CutoffLength, TrainOnPrompt = _options.TrainOnPrompt });
-            var examples = ReadExamples(input, builder);
+            var examples = ReadExamples(input, builder, PollHost);
             var report = builder.Report;
             if (report.Total == 0)
                 throw new InvalidOperationException("The training data has no rows; give the estimator at least one (prompt, response) row.");
@@ -147,8 +162,13 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
             channel.Info($"LfU: training {_options.FineTuning} with {_options.Objective.Describe()} on {examples.Count} examples, {device.type} {dtype}" +
                          (trainerOptions.ComputeDType is { } compute ? $", computing in {compute}." : "."));
             using var trainer = new Trainer(network, trainerOptions);
-            var progress = new Progress(channel, _options.Progress);
-            var result = trainer.Train(examples, null, progress, _options.ResumeFrom, _options.CancellationToken);
+            // The host is polled after each step's report, so the trainer sees the cancellation before the next step.
+            var progress = new Progress(channel, _options.Progress, () =>
+            {
+                if (_host is ICancelable { IsCanceled: true }) cancellation.Cancel();
+            });
+            PollHost();
+            var result = trainer.Train(examples, null, progress, _options.ResumeFrom, cancellation.Token);
             channel.Info($"LfU: done after {result.History.Count} steps; final SFT loss {result.Final.Sft:F4}.");
             // Inference must not see training-time behaviour (LoRA dropout).
             network.eval();
@@ -164,7 +184,7 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
         }
     }
 
-    List<TrainingExample> ReadExamples(IDataView input, ExampleBuilder builder)
+    List<TrainingExample> ReadExamples(IDataView input, ExampleBuilder builder, Action checkCancelled)
     {
         var examples = new List<TrainingExample>();
         string? messagesName = _options.MessagesColumnName;
@@ -178,7 +198,7 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
         long row = 0;
         while (cursor.MoveNext())
         {
-            _options.CancellationToken.ThrowIfCancellationRequested();
+            checkCancelled();
             first(ref a);
             TrainingExample? example;
             if (second is null)
@@ -220,27 +240,24 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
             TorchRuntime.EnsureInitialized();
             return CPU;
         }
-        bool available;
-        try
-        {
-            TorchRuntime.EnsureInitialized(cuda: true);
-            available = torch.cuda.is_available();
-        }
-        catch (InvalidOperationException) { available = false; }
-        if (available) return new Device(DeviceType.CUDA, gpuDeviceId ?? 0);
+        string? missing = null;
+        try { TorchRuntime.EnsureInitialized(cuda: true); }
+        catch (InvalidOperationException e) { missing = e.Message; }
+        if (missing is null) return new Device(DeviceType.CUDA, gpuDeviceId ?? 0);
         string why = _options.Device == ComputeDevice.Cuda ? "LfUOptions.Device is Cuda" : $"MLContext.GpuDeviceId is {gpuDeviceId}";
         if (fallbackToCpu)
         {
-            channel.Warning($"LfU: {why} but CUDA is not available (TorchSharp CPU backend, or no GPU); training on the CPU because MLContext.FallbackToCpu is set.");
+            channel.Warning($"LfU: {why} but CUDA is not available; training on the CPU because MLContext.FallbackToCpu is set. {missing}");
             TorchRuntime.EnsureInitialized();
             return CPU;
         }
-        throw new InvalidOperationException($"{why} but CUDA is not available (TorchSharp CPU backend, or no GPU). Build with -p:LfUTorchBackend=cuda (TorchSharp-cuda-linux) " +
-            "on a machine with an NVIDIA GPU, set MLContext.FallbackToCpu = true to train on the CPU instead, or set LfUOptions.Device = ComputeDevice.Cpu.");
+        throw new InvalidOperationException($"{why} but CUDA is not available; set MLContext.FallbackToCpu = true to train on the CPU instead, " +
+            $"or LfUOptions.Device = ComputeDevice.Cpu. {missing}");
     }
 
-    /// <summary>Forwards training progress to the MLContext log (the first step, every 10th and the last) and to the user's callback.</summary>
-    sealed class Progress(IChannel channel, IProgress<TrainingProgress>? user) : IProgress<TrainingProgress>
+    /// <summary>Forwards training progress to the MLContext log (the first step, every 10th and the last) and to the user's
+    /// callback, then runs <c>afterStep</c> (the MLContext cancellation poll).</summary>
+    sealed class Progress(IChannel channel, IProgress<TrainingProgress>? user, Action afterStep) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value)
         {
@@ -249,6 +266,7 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
                 channel.Info($"LfU: step {m.Step}/{value.TotalSteps} loss {m.Total:F4} (sft {m.Sft:F4}" +
                              (m.Consistency is double c ? $", consistency {c:G3}" : "") + $") lr {m.LearningRate:G3} {value.TokensPerSecond:F0} tok/s, ETA {value.Remaining:hh\\:mm\\:ss}");
             user?.Report(value);
+            afterStep();
         }
     }
 }

@@ -253,6 +253,8 @@ public sealed class LfUModel : ITextModel
         {
             ["format"] = FormatVersion,
             ["base_model_folder"] = BaseModelFolder,
+            // Relative to the zip, so that a folder holding both the zip and the base can move (BaseModelLocation).
+            ["base_model_relative"] = BaseModelLocation.RelativeToZip(BaseModelFolder),
             ["base_model_sha256"] = BaseModelSha256,
             ["base_model_files"] = BaseModelFiles is null ? null : new JsonObject(BaseModelFiles.Select(f => KeyValuePair.Create(f.Key, (JsonNode?)f.Value))),
             ["template"] = _templateSpec,
@@ -302,7 +304,8 @@ public sealed class LfUModel : ITextModel
         int format = Field<int>(manifest, "format");
         if (format != FormatVersion)
             throw new InvalidDataException($"The saved LfU model uses state format {format}; this version of LfU.MLNet reads format {FormatVersion}. Load it with the version that saved it.");
-        string baseFolder = Field<string>(manifest, "base_model_folder");
+        string savedBaseFolder = Field<string>(manifest, "base_model_folder");
+        string? savedRelative = manifest["base_model_relative"] is JsonValue relative && relative.TryGetValue(out string? r) ? r : null;
         string baseSha = Field<string>(manifest, "base_model_sha256");
         string template = Field<string>(manifest, "template");
         bool embedded = Field<bool>(manifest, "embedded_weights");
@@ -333,10 +336,10 @@ public sealed class LfUModel : ITextModel
             if (embedded)
             {
                 var (network, tokenizer, spec) = LoadBase(modelDir, template, dtype, null);
-                return new LfUModel(network, tokenizer, spec, modelDir, baseFolder, baseSha, mode, null, BaseFiles(manifest)) { EmbedWeightsWhenSaving = true };
+                return new LfUModel(network, tokenizer, spec, modelDir, savedBaseFolder, baseSha, mode, null, BaseFiles(manifest)) { EmbedWeightsWhenSaving = true };
             }
-            if (!Directory.Exists(baseFolder))
-                throw new DirectoryNotFoundException($"The saved LfU model needs its base model at '{baseFolder}', which does not exist. Restore that folder, or save the model with embedded weights.");
+            // The saved place, or where the caller says the base now is; its files must hash as they did at saving.
+            string baseFolder = BaseModelLocation.Resolve(savedBaseFolder, savedRelative);
             ModelFingerprint.EnsureUnchanged(baseFolder, baseSha, BaseFiles(manifest));
             var (baseNetwork, baseTokenizer, baseSpec) = LoadBase(baseFolder, template, dtype, null);
             try

@@ -11,7 +11,8 @@ public enum ComputeDevice
     Auto,
     /// <summary>The CPU.</summary>
     Cpu,
-    /// <summary>A CUDA GPU (<c>MLContext.GpuDeviceId</c>, default 0); needs the TorchSharp-cuda backend (build with -p:LfUTorchBackend=cuda).</summary>
+    /// <summary>A CUDA GPU (<c>MLContext.GpuDeviceId</c>, default 0); needs an NVIDIA driver for CUDA 12 and TorchSharp's CUDA
+    /// backend: reference TorchSharp-cuda-linux or TorchSharp-cuda-windows of TorchSharp's version (0.107.0) instead of TorchSharp-cpu.</summary>
     Cuda,
 }
 

@@ -46,7 +46,9 @@ public sealed partial class LfUTransformer : ICanSaveModel
         lock (_modelLock)
         {
             ThrowIfDisposed();
-            state = _model.SaveState();
+            // The model records its base folder relative to the zip as well, when the zip's place is known.
+            using (BaseModelLocation.AtZipFolder(BaseModelLocation.ZipFolderOf(ctx.Repository)))
+                state = _model.SaveState();
         }
         var manifest = new TransformerManifest
         {
@@ -76,7 +78,9 @@ public sealed partial class LfUTransformer : ICanSaveModel
             throw new InvalidDataException($"The model file has no entry '{entryPath}': it was not saved by LfU.MLNet, or the entry was removed.");
 
         var (manifest, blobs) = state!.Value;
-        var model = TextModelLoader.Load(manifest.ModelKind, blobs, env);
+        ITextModel model;
+        using (BaseModelLocation.AtZipFolder(BaseModelLocation.ZipFolderOf(ctx.Repository)))
+            model = TextModelLoader.Load(manifest.ModelKind, blobs, env);
         try
         {
             return new LfUTransformer(env, model, manifest.Columns, manifest.Generation, manifest.BatchSize);

@@ -52,6 +52,12 @@ internal sealed record LfUColumnNames
 /// folder missing or changed, damaged file) throws a <see cref="System.Reflection.TargetInvocationException"/> whose
 /// <see cref="Exception.InnerException"/> says what is wrong and how to fix it.
 /// </para>
+/// <para>
+/// A zip saved without embedded weights records its base model folder both absolutely and relative to the zip, so a
+/// folder holding both can move. A base moved elsewhere is given with
+/// <see cref="LfUCatalog.LoadWithBaseModel"/> (or the environment variable <c>LFU_BASE_MODEL_DIR</c>); its files
+/// must still have the SHA-256 recorded at saving.
+/// </para>
 /// </remarks>
 public sealed partial class LfUTransformer : ITransformer, IDisposable
 {

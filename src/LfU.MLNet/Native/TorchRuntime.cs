@@ -12,9 +12,14 @@ public static class TorchRuntime
     static readonly object Gate = new();
     static bool _initialized;
 
-    /// <summary>Loads TorchSharp's native libraries (CPU, and CUDA when <paramref name="cuda"/> is set) or throws a clear error.</summary>
+    /// <summary>
+    /// Loads TorchSharp's native libraries (CPU, and CUDA when <paramref name="cuda"/> is set) or throws a clear error.
+    /// With <paramref name="cuda"/>, a CUDA device must also be usable: otherwise the <see cref="InvalidOperationException"/>
+    /// says what is missing (the CUDA backend, or a visible GPU) and which package or driver to install.
+    /// </summary>
     public static void EnsureInitialized(bool cuda = false)
     {
+        if (cuda) EnsureInitialized(); // a CPU runtime that cannot load (old libstdc++) gets that diagnosis, not a CUDA one
         lock (Gate)
         {
             if (_initialized && !cuda) return;
@@ -23,18 +28,70 @@ public static class TorchRuntime
                 torch.InitializeDeviceType(cuda ? DeviceType.CUDA : DeviceType.CPU);
                 _initialized = true;
             }
-            catch (Exception e) when (e is NotSupportedException or DllNotFoundException or TypeInitializationException)
+            catch (Exception e) when (e is NotSupportedException or DllNotFoundException or TypeInitializationException && !cuda)
             {
                 throw new InvalidOperationException(Diagnose(cuda), e);
             }
-            catch (InvalidOperationException e) when (cuda)
+            catch (Exception e) when (cuda && e is InvalidOperationException or NotSupportedException or DllNotFoundException or TypeInitializationException)
             {
-                // TorchSharp loads libtorch_cuda.so by name (dlopen), so a Python PyTorch install serves when its torch/lib is on the search path.
-                throw new InvalidOperationException("TorchSharp's CUDA backend did not initialise: libtorch_cuda.so was not found or no GPU is visible. " +
-                    "With a PyTorch install, put its torch/lib folder on LD_LIBRARY_PATH (as .gpu/gpu-run.sh does); otherwise build with " +
-                    $"-p:LfUTorchBackend=cuda. TorchSharp said: {e.Message.Split('\n')[0]}", e);
+                // TorchSharp's own text ("did not initialise ... Trace from LoadNativeBackend:") names neither the package nor the fix.
+                throw new InvalidOperationException(CudaUnavailable(LoaderDetail(e)), e);
             }
         }
+        if (cuda && !torch.cuda.is_available()) throw new InvalidOperationException(CudaUnavailable(null));
+    }
+
+    /// <summary>The TorchSharp version this program runs, e.g. 0.107.0: the CUDA package must match it.</summary>
+    internal static string TorchSharpVersion() =>
+        typeof(torch).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "of the TorchSharp package you use";
+
+    /// <summary>
+    /// Why CUDA cannot be used and what to do, in one paragraph for library users (the CLI adds a line for the tool).
+    /// </summary>
+    /// <param name="loaderDetail">The native loader's first meaningful line, if it said anything.</param>
+    internal static string CudaUnavailable(string? loaderDetail)
+    {
+        string version = TorchSharpVersion();
+        string? backend = FindCudaBackend();
+        string what = backend is not null
+            ? $"TorchSharp's CUDA backend is installed ({backend}) but no CUDA device is usable: no NVIDIA GPU is visible (check nvidia-smi and " +
+              "CUDA_VISIBLE_DEVICES), or its driver is missing or too old for CUDA 12."
+            : $"this program has TorchSharp's CPU backend only (TorchSharp-cpu; no {CudaLibraryName} next to TorchSharp.dll or on the library path). " +
+              $"To use an NVIDIA GPU, reference TorchSharp-cuda-linux (Linux x64) or TorchSharp-cuda-windows (Windows x64) version {version}, the version of " +
+              "TorchSharp itself, instead of TorchSharp-cpu, and run on a machine whose NVIDIA driver supports CUDA 12" +
+              (OperatingSystem.IsLinux() ? $"; or put the torch/lib folder of a CUDA build of PyTorch {LibTorchVersion} on LD_LIBRARY_PATH." : ".");
+        return $"CUDA is not available: {what}" + (string.IsNullOrWhiteSpace(loaderDetail) ? "" : $" (TorchSharp said: {loaderDetail})");
+    }
+
+    /// <summary>The libtorch that TorchSharp 0.107 is built against (a PyTorch install must be this version).</summary>
+    internal const string LibTorchVersion = "2.10";
+
+    static string CudaLibraryName => OperatingSystem.IsWindows() ? "torch_cuda.dll" : "libtorch_cuda.so";
+
+    /// <summary>Where libtorch_cuda lies: beside TorchSharp, in its runtimes folder, or on the loader's search path; null when nowhere.</summary>
+    internal static string? FindCudaBackend()
+    {
+        var folders = new List<string>();
+        if (Path.GetDirectoryName(typeof(torch).Assembly.Location) is { Length: > 0 } dir)
+        {
+            folders.Add(dir);
+            string runtimes = Path.Combine(dir, "runtimes");
+            if (Directory.Exists(runtimes)) folders.AddRange(Directory.GetDirectories(runtimes).Select(r => Path.Combine(r, "native")));
+        }
+        folders.Add(AppContext.BaseDirectory);
+        string? searchPath = Environment.GetEnvironmentVariable(OperatingSystem.IsWindows() ? "PATH" : "LD_LIBRARY_PATH");
+        if (!string.IsNullOrEmpty(searchPath)) folders.AddRange(searchPath.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries));
+        return folders.Select(f => Path.Combine(f, CudaLibraryName)).FirstOrDefault(File.Exists);
+    }
+
+    /// <summary>The loader's message without TorchSharp's empty trace header; null when nothing useful is left.</summary>
+    static string? LoaderDetail(Exception e)
+    {
+        var lines = e.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(l => !l.StartsWith("Trace from LoadNativeBackend", StringComparison.Ordinal)
+                        && !l.Contains("did not initialise on the current machine", StringComparison.Ordinal))
+            .ToList();
+        return lines.Count == 0 ? null : string.Join(" ", lines.Take(3));
     }
 
     /// <summary>The path of the libLibTorchSharp.so that TorchSharp loads first (next to TorchSharp.dll), if any.</summary>
@@ -56,11 +113,11 @@ public static class TorchRuntime
     {
         string backend = cuda ? "CUDA" : "CPU";
         if (!OperatingSystem.IsLinux())
-            return $"TorchSharp's native {backend} backend could not be loaded. Reference TorchSharp-cpu (or TorchSharp-cuda-* for GPUs) in your project.";
+            return $"TorchSharp's native {backend} backend could not be loaded. Reference TorchSharp-cpu {TorchSharpVersion()} (or, for NVIDIA GPUs, TorchSharp-cuda-windows / TorchSharp-cuda-linux of that version) in your project.";
         string? native = FindTorchSharpNative();
         if (native == null)
             return $"TorchSharp's native {backend} backend could not be loaded: no {ElfVersionPatcher.TorchSharpLibrary} next to TorchSharp.dll. " +
-                   (cuda ? "Build with -p:LfUTorchBackend=cuda so TorchSharp-cuda-linux is referenced." : "Reference TorchSharp-cpu (LfU.MLNet does by default).");
+                   $"Reference TorchSharp-cpu {TorchSharpVersion()} (LfU.MLNet does by default).";
         try
         {
             if (ElfVersionPatcher.NeedsPatch(native, out string reason))

@@ -11,6 +11,16 @@ namespace LfU.MLNet.Tokenization;
 /// <c>tokenizer.model</c>; plus <c>tokenizer_config.json</c> and <c>generation_config.json</c> when present.
 /// Encodes to exactly the ids Hugging Face <c>tokenizers</c> produces and decodes back to text.
 /// </summary>
+/// <remarks>
+/// Why <c>tokenizer.json</c> goes through our own pipeline (Tokenization/Pipeline) rather than Microsoft.ML.Tokenizers'
+/// <c>BpeTokenizer</c>/<c>TiktokenTokenizer</c>: (1) Microsoft.ML.Tokenizers has no <c>tokenizer.json</c> loader, so
+/// its normalizer, pre-tokenizer, added-token and post-processor sections would have to be mapped by hand anyway;
+/// (2) its BPE has no byte-fallback option (<c>&lt;0x..&gt;</c> tokens), which Llama 2 and Mistral use for characters
+/// outside the vocabulary; (3) its regex pre-tokenizer splits surrogate pairs, so text with characters outside the
+/// Basic Multilingual Plane tokenizes differently from Hugging Face (<c>"𝔘'll"</c>). The fixtures under
+/// Fixtures/tokenizers (Llama 3, Qwen3) pin our ids to Hugging Face's, case by case. (A SentencePiece
+/// <c>tokenizer.model</c> without a <c>tokenizer.json</c> is run by Microsoft.ML.Tokenizers' LlamaTokenizer.)
+/// </remarks>
 public sealed class HfTokenizer
 {
     readonly ITokenModel _model;

@@ -221,7 +221,7 @@ public class ForgettingBenchmarkTests
         {
             Assert.Equal(1, CliApp.Run(["benchmark", "--output", output, "--methods", "sft,foo"]));
             Assert.Equal(1, CliApp.Run(["benchmark", "--output", output, "--sweep", "gamma=1"]));
-            Assert.Equal(1, CliApp.Run(["benchmark", "--output", output, "--test-limit", "-1"]));
+            Assert.Equal(2, CliApp.Run(["benchmark", "--output", output, "--test-limit", "-1"]));
             Assert.Equal(1, CliApp.Run(["benchmark", "--output", output, "--data", DataFolder, "--model", output, "--quick"]));
         }
         finally { Console.SetError(previous); }
@@ -229,7 +229,7 @@ public class ForgettingBenchmarkTests
         Assert.Equal(4, lines.Length);
         Assert.Equal("lfu: error: Unknown benchmark method 'foo'; choose from base, sft, lfu-lora, lfu-reps, neftune, l2.", lines[0].TrimEnd());
         Assert.Contains("unknown parameter 'gamma'", lines[1]);
-        Assert.Contains("--test-limit must be at least 0", lines[2]);
+        Assert.Contains("--test-limit must be a whole number, at least 0", lines[2]);
         Assert.Contains($"Model folder '{output}' does not exist", lines[3]);
         Assert.False(Directory.Exists(output));
     }

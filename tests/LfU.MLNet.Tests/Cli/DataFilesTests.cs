@@ -34,6 +34,30 @@ public sealed class DataFilesTests : IDisposable
         Assert.Equal(new[] { 2, 3, 6 }, rows.Select(r => r.Line));
     }
 
+    [Fact]
+    public void Column_names_and_keys_match_regardless_of_case()
+    {
+        var csv = DataFiles.Read(Write("d.csv", "Prompt,RESPONSE,Category\nWhat is 2+3?,5,math\n"));
+        Assert.Equal(("What is 2+3?", "5", "math"), (csv[0].Prompt(), csv[0].Response(), csv[0].Text("category")));
+
+        var jsonl = DataFiles.Read(Write("d.jsonl",
+            "{\"Instruction\":\"Add\",\"Input\":\"2 and 3\",\"Output\":\"5\"}\n" +
+            "{\"Messages\":[{\"Role\":\"user\",\"Content\":\"hi\"},{\"role\":\"assistant\",\"CONTENT\":\"hello\"}]}\n"));
+        Assert.Equal(("Add\n\n2 and 3", "5"), (jsonl[0].Prompt(), jsonl[0].Response()));
+        Assert.Equal([("user", "hi"), ("assistant", "hello")], jsonl[1].Conversation().Select(m => (m.Role, m.Content)));
+    }
+
+    [Fact]
+    public void Two_spellings_of_one_field_are_an_error_naming_both()
+    {
+        var csv = DataFiles.Read(Write("d.csv", "prompt,Prompt,response\na,b,c\n"));
+        var e = Assert.Throws<InvalidDataException>(() => csv[0].Prompt());
+        Assert.Equal("d.csv, line 2: both \"prompt\" and \"Prompt\" are given; field names match regardless of case, so keep only one.", e.Message);
+
+        var jsonl = DataFiles.Read(Write("d.jsonl", "{\"prompt\":\"a\",\"response\":\"b\",\"Response\":\"c\"}\n"));
+        Assert.Contains("\"response\" and \"Response\"", Assert.Throws<InvalidDataException>(() => jsonl[0].Response()).Message);
+    }
+
     [Theory]
     [InlineData("prompt,response\na,b\n\"open,b\nc,d\n", "d.csv, line 3: a quoted field is never closed")]
     [InlineData("prompt,response\na,b\na,b,c\n", "d.csv, line 3: 3 fields but the header has 2")]

@@ -227,7 +227,7 @@ public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<Tr
         Assert.Equal(2, CliRunner.Run("eval", "--model", TinyTextModel.Path, "--data", trained.Folder + "/finetune_test.jsonl", "--metric", "bleu").ExitCode);
         var folderAsFile = CliRunner.Run("score", "--model", TinyTextModel.Path, "--input", trained.Folder + "/finetune_test.jsonl", "--output", _dir);
         Assert.Equal(2, folderAsFile.ExitCode);
-        Assert.Equal($"lfu: --output '{_dir}' is a folder; give a file name. (see 'lfu <verb> --help')", Assert.Single(folderAsFile.ErrorLines));
+        Assert.Equal($"lfu score: --output '{_dir}' is a folder; give a file name. (see 'lfu score --help')", Assert.Single(folderAsFile.ErrorLines));
     }
 
     [Fact]

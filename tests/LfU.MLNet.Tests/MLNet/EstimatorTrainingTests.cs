@@ -38,7 +38,7 @@ public sealed class EstimatorTrainingTests : IDisposable
         Assert.Contains(log, m => m.Kind == ChannelMessageKind.Warning
             && m.Message.Contains("LfU: training data: 9 examples: 8 kept (8 truncated to 24 tokens), 1 skipped (1 empty response)")
             && m.Message.Contains("row 8: empty response"));
-        Assert.Contains(log, m => m.Kind == ChannelMessageKind.Info && m.Message.Contains("LfU: training Lora with LfU on 8 examples"));
+        Assert.Contains(log, m => m.Kind == ChannelMessageKind.Info && m.Message.Contains("LfU: training Lora with LfU (LoRA, α=") && m.Message.Contains(") on 8 examples"));
         Assert.Contains(log, m => m.Kind == ChannelMessageKind.Info && m.Message.Contains("LfU: step 1/2 loss "));
         Assert.Contains(log, m => m.Kind == ChannelMessageKind.Info && m.Message.Contains("LfU: step 2/2 loss "));
         Assert.Contains(log, m => m.Kind == ChannelMessageKind.Info && m.Message.Contains("LfU: done after 2 steps"));
@@ -80,6 +80,51 @@ public sealed class EstimatorTrainingTests : IDisposable
         Assert.Equal(straight.Model!.Generate(prompts, new GenerationSettings { MaxNewTokens = 6 }),
             resumed.Model!.Generate(prompts, new GenerationSettings { MaxNewTokens = 6 }));
     }
+
+    [Fact]
+    public void Cancelling_the_MLContext_stops_Fit_at_the_next_step_with_a_checkpoint_as_the_token_does()
+    {
+        string checkpoints = Path.Combine(_dir, "checkpoints");
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(TinyFineTuning.Rows());
+        LfUOptions Options()
+        {
+            var o = TinyFineTuning.Options();
+            o.Epochs = 2; // 6 steps
+            o.CheckpointFolder = checkpoints;
+            return o;
+        }
+
+        var steps = new List<int>();
+        var interrupted = Options();
+        interrupted.Progress = new SynchronousProgress(p => { steps.Add(p.Metrics.Step); if (p.Metrics.Step == 2) CancelExecution(ml); });
+        var estimator = ml.Transforms.Text.FineTuneWithLfU(interrupted);
+        Assert.ThrowsAny<OperationCanceledException>(() => estimator.Fit(data));
+        Assert.Equal([1, 2], steps);
+        Assert.True(File.Exists(Path.Combine(checkpoints, "checkpoint-2", "trainer_state.json")));
+        Assert.False(Directory.Exists(Path.Combine(checkpoints, "checkpoint-3")));
+
+        // The cancelled context stays cancelled (as for ML.NET's trainers): a Fit on it stops before training.
+        steps.Clear();
+        Assert.ThrowsAny<OperationCanceledException>(() => ml.Transforms.Text.FineTuneWithLfU(interrupted).Fit(data));
+        Assert.Empty(steps);
+
+        // A fresh context resumes from the checkpoint the cancellation left.
+        var resumedSteps = new List<int>();
+        var resume = Options();
+        resume.ResumeFrom = checkpoints;
+        resume.Progress = new SynchronousProgress(p => resumedSteps.Add(p.Metrics.Step));
+        using var resumed = _ml.Transforms.Text.FineTuneWithLfU(resume).Fit(_ml.Data.LoadFromEnumerable(TinyFineTuning.Rows()));
+        Assert.Equal([3, 4, 5, 6], resumedSteps);
+    }
+
+    /// <summary>
+    /// <c>mlContext.CancelExecution()</c>: Microsoft.ML.Experimental's extension (AutoML calls it too) over MLContext's
+    /// internal method of that name, which this test project, without that package, reaches by reflection.
+    /// </summary>
+    static void CancelExecution(MLContext ml) =>
+        typeof(MLContext).GetMethod("CancelExecution", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public)!
+            .Invoke(ml, null);
 
     [Fact]
     public void A_cancelled_token_stops_Fit_before_training()

@@ -195,5 +195,6 @@ public sealed class EstimatorValidationTests : IDisposable
             ml.Transforms.Text.FineTuneWithLfU(TinyFineTuning.Options()).Fit(ml.Data.LoadFromEnumerable(TinyFineTuning.Rows(4))));
         Assert.Contains("MLContext.GpuDeviceId is 0 but CUDA is not available", ex.Message);
         Assert.Contains("MLContext.FallbackToCpu = true", ex.Message);
+        Assert.Contains("TorchSharp-cuda-", ex.Message); // what to reference to get CUDA
     }
 }

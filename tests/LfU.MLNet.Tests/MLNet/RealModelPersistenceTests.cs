@@ -115,6 +115,62 @@ public sealed class RealModelPersistenceTests : IDisposable
     }
 
     [Fact]
+    public void A_zip_moved_together_with_its_base_finds_the_base_beside_it()
+    {
+        var (transformer, zip, folder) = FitAndSave();
+        var expected = Outputs(transformer);
+        transformer.Dispose();
+        string moved = Directory.CreateDirectory(Path.Combine(_dir, "moved")).FullName;
+        Directory.Move(folder, Path.Combine(moved, Path.GetFileName(folder)));
+        File.Move(zip, Path.Combine(moved, "model.zip"));
+
+        using var loaded = (LfUTransformer)_ml.Model.Load(Path.Combine(moved, "model.zip"), out _);
+
+        Assert.Equal(Path.Combine(moved, Path.GetFileName(folder)), loaded.Model!.BaseModelFolder);
+        AssertSameOutputs(expected, Outputs(loaded));
+    }
+
+    [Fact]
+    public void A_zip_whose_base_moved_elsewhere_loads_with_the_base_folder_given_and_still_checks_it()
+    {
+        var (transformer, zip, folder) = FitAndSave();
+        var expected = Outputs(transformer);
+        transformer.Dispose();
+        string newBase = Path.Combine(Directory.CreateDirectory(Path.Combine(_dir, "elsewhere")).FullName, "base");
+        string newZip = Path.Combine(Directory.CreateDirectory(Path.Combine(_dir, "models")).FullName, "lfu.zip");
+        Directory.Move(folder, newBase);
+        File.Move(zip, newZip);
+
+        // Not found where it was saved: the message says how to point at the new place.
+        var missing = LoadFails<DirectoryNotFoundException>(newZip);
+        Assert.Contains($"needs its base model at '{folder}', which does not exist", missing.Message);
+        Assert.Contains("LoadWithBaseModel", missing.Message);
+        Assert.Contains("LFU_BASE_MODEL_DIR", missing.Message);
+
+        using (var loaded = (LfUTransformer)_ml.Model.LoadWithBaseModel(newZip, newBase, out var schema))
+        {
+            Assert.NotNull(schema.GetColumnOrNull("Prompt"));
+            AssertSameOutputs(expected, Outputs(loaded));
+        }
+
+        Environment.SetEnvironmentVariable("LFU_BASE_MODEL_DIR", newBase);
+        try
+        {
+            using var loaded = (LfUTransformer)_ml.Model.Load(newZip, out _);
+            AssertSameOutputs(expected, Outputs(loaded));
+        }
+        finally { Environment.SetEnvironmentVariable("LFU_BASE_MODEL_DIR", null); }
+
+        // Another base (here: the same weights with one more answer-changing file) is refused, naming what differs.
+        File.WriteAllText(Path.Combine(newBase, "special_tokens_map.json"), "{}");
+        var other = Assert.Throws<TargetInvocationException>(() => _ml.Model.LoadWithBaseModel(newZip, newBase, out _)).InnerException;
+        Assert.IsType<InvalidDataException>(other);
+        Assert.Contains($"The base model at '{newBase}' changed since this LfU model was saved (special_tokens_map.json was added)", other!.Message);
+        Assert.IsType<DirectoryNotFoundException>(
+            Assert.Throws<TargetInvocationException>(() => _ml.Model.LoadWithBaseModel(newZip, Path.Combine(_dir, "nowhere"), out _)).InnerException);
+    }
+
+    [Fact]
     public void With_embedded_weights_the_model_loads_without_the_base_folder()
     {
         var (transformer, zip, folder) = FitAndSave(o => o.EmbedWeightsInSavedModel = true);

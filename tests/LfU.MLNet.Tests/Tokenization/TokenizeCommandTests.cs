@@ -27,12 +27,31 @@ public sealed class TokenizeCommandTests : IDisposable
         for (int i = 0; i < cases.Length; i++)
         {
             JsonElement line = JsonDocument.Parse(lines[i]).RootElement;
-            foreach (string field in new[] { "text", "decoded" })
-                Assert.Equal(cases[i].GetProperty(field).GetString(), line.GetProperty(field).GetString());
+            // "decoded" is the decode of ids_no_special keeping special tokens: the text itself (byte-level BPE round-trips).
+            Assert.Equal(cases[i].GetProperty("text").GetString(), line.GetProperty("text").GetString());
+            Assert.Equal(cases[i].GetProperty("text").GetString(), line.GetProperty("decoded").GetString());
             foreach (string field in new[] { "ids_no_special", "ids_with_special" })
                 Assert.Equal(TokenizerFixtures.Ints(cases[i].GetProperty(field)), TokenizerFixtures.Ints(line.GetProperty(field)));
         }
         Assert.Single(Directory.GetFiles(_dir, "*ids.jsonl*"));  // no temp file left behind
+    }
+
+    [Theory]
+    [InlineData("llama3", "<|begin_of_text|>already there")]
+    [InlineData("qwen3", "<|im_start|>user\nhi<|im_end|> and 𝔘'll")]
+    public void Text_containing_special_token_strings_round_trips_in_decoded(string tokenizer, string text)
+    {
+        string input = Path.Combine(_dir, "texts.jsonl"), output = Path.Combine(_dir, "ids.jsonl");
+        File.WriteAllText(input, JsonSerializer.Serialize(new { text }) + "\n");
+
+        Assert.Equal(0, CliApp.Run(["tokenize", "--tokenizer", TokenizerFixtures.ModelFolder(tokenizer), "--input", input, "--output", output]));
+
+        JsonElement line = JsonDocument.Parse(File.ReadAllLines(output).Single()).RootElement;
+        Assert.Equal(text, line.GetProperty("decoded").GetString());
+        // The special-token string is encoded as its special token, which skipping special tokens would have dropped.
+        var hf = TokenizerFixtures.Tokenizer(tokenizer);
+        int[] ids = TokenizerFixtures.Ints(line.GetProperty("ids_no_special"));
+        Assert.NotEqual(text, hf.Decode(ids, skipSpecialTokens: true));
     }
 
     [Fact]
