@@ -19,7 +19,7 @@ public sealed class CudaUnavailableTests
     }
 
     [Fact]
-    public void The_library_names_the_packages_of_the_matching_version_and_the_driver()
+    public void TheLibraryNamesThePackagesOfTheMatchingVersionAndTheDriver()
     {
         if (CudaWorks()) return; // a machine with a GPU has nothing to explain
         var e = Assert.Throws<InvalidOperationException>(() => TorchRuntime.EnsureInitialized(cuda: true));
@@ -39,7 +39,7 @@ public sealed class CudaUnavailableTests
     }
 
     [Fact]
-    public void The_tool_says_what_to_install_in_one_line()
+    public void TheToolSaysWhatToInstallInOneLine()
     {
         if (CudaWorks()) return;
         var run = CliRunner.Run("generate", "--model", TinyTextModel.Path, "--prompt", "hi", "--device", "cuda");

@@ -3,14 +3,14 @@ using System.Text;
 
 namespace LfU.MLNet.Tests.Checkpoints;
 
-/// <summary>A scratch folder deleted after the test, and helpers to craft (possibly malformed) safetensors files.</summary>
+/// <summary>A <see cref="TempFolder"/> with helpers to craft (possibly malformed) safetensors files.</summary>
 internal sealed class ScratchFolder : IDisposable
 {
-    public ScratchFolder() => Path = Directory.CreateTempSubdirectory("lfu-ckpt").FullName;
+    readonly TempFolder _temp = new("lfu-ckpt");
 
-    public string Path { get; }
+    public string Path => _temp.Path;
 
-    public string File(string name) => System.IO.Path.Combine(Path, name);
+    public string File(string name) => _temp.File(name);
 
     /// <summary>Writes a file: declared header length (defaults to the real one), the header text, then <paramref name="dataBytes"/> bytes.</summary>
     public string Raw(string header, int dataBytes = 0, ulong? declaredLength = null, string name = "raw.safetensors")
@@ -25,11 +25,7 @@ internal sealed class ScratchFolder : IDisposable
         return path;
     }
 
-    public void Dispose()
-    {
-        try { Directory.Delete(Path, recursive: true); }
-        catch (IOException) { /* leave it to the OS temp cleaner */ }
-    }
+    public void Dispose() => _temp.Dispose();
 }
 
 internal static class Fixtures

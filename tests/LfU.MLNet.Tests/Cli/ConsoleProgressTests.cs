@@ -11,7 +11,7 @@ public sealed class ConsoleProgressTests
             TimeSpan.FromSeconds(step), TimeSpan.FromSeconds(192), 850, validation, null);
 
     [Fact]
-    public void Redirected_output_gets_plain_lines_every_n_steps_and_the_last()
+    public void RedirectedOutputGetsPlainLinesEveryNStepsAndTheLast()
     {
         var output = new StringWriter();
         using (var progress = new ConsoleProgress(output, inPlace: false, printEvery: 10))
@@ -24,7 +24,7 @@ public sealed class ConsoleProgressTests
     }
 
     [Fact]
-    public void A_terminal_gets_one_line_redrawn_in_place()
+    public void ATerminalGetsOneLineRedrawnInPlace()
     {
         var output = new StringWriter();
         var progress = new ConsoleProgress(output, inPlace: true);

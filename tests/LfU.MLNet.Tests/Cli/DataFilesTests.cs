@@ -5,9 +5,10 @@ namespace LfU.MLNet.Tests.Cli;
 
 public sealed class DataFilesTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("lfu-data-").FullName;
+    readonly TempFolder _temp = new("lfu-data-");
+    string _dir => _temp.Path;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     string Write(string name, string text)
     {
@@ -17,7 +18,7 @@ public sealed class DataFilesTests : IDisposable
     }
 
     [Fact]
-    public void Csv_fields_may_quote_commas_quotes_and_line_breaks()
+    public void CsvFieldsMayQuoteCommasQuotesAndLineBreaks()
     {
         string path = Write("d.csv", "\uFEFFprompt,response,category\r\n" +
                                      "\"Add 2, then 3\",\"5\",math\r\n" +
@@ -35,7 +36,7 @@ public sealed class DataFilesTests : IDisposable
     }
 
     [Fact]
-    public void Column_names_and_keys_match_regardless_of_case()
+    public void ColumnNamesAndKeysMatchRegardlessOfCase()
     {
         var csv = DataFiles.Read(Write("d.csv", "Prompt,RESPONSE,Category\nWhat is 2+3?,5,math\n"));
         Assert.Equal(("What is 2+3?", "5", "math"), (csv[0].Prompt(), csv[0].Response(), csv[0].Text("category")));
@@ -48,7 +49,7 @@ public sealed class DataFilesTests : IDisposable
     }
 
     [Fact]
-    public void Two_spellings_of_one_field_are_an_error_naming_both()
+    public void TwoSpellingsOfOneFieldAreAnErrorNamingBoth()
     {
         var csv = DataFiles.Read(Write("d.csv", "prompt,Prompt,response\na,b,c\n"));
         var e = Assert.Throws<InvalidDataException>(() => csv[0].Prompt());
@@ -71,7 +72,7 @@ public sealed class DataFilesTests : IDisposable
     }
 
     [Fact]
-    public void Jsonl_reads_alpaca_keys_and_chat_messages()
+    public void JsonlReadsAlpacaKeysAndChatMessages()
     {
         string path = Write("d.jsonl",
             "{\"instruction\":\"Translate\",\"input\":\"chat\",\"output\":\"cat\"}\n" +
@@ -98,7 +99,7 @@ public sealed class DataFilesTests : IDisposable
     }
 
     [Fact]
-    public void Rows_without_the_needed_fields_are_named()
+    public void RowsWithoutTheNeededFieldsAreNamed()
     {
         var rows = DataFiles.Read(Write("d.jsonl",
             "{\"question\":\"a\"}\n{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"user\",\"content\":\"b\"}]}\n{\"prompt\":[1]}\n"));

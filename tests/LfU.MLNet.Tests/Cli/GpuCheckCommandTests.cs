@@ -11,12 +11,10 @@ namespace LfU.MLNet.Tests.Cli;
 [Collection("Console")]
 public sealed class GpuCheckCommandTests : IDisposable
 {
-    readonly string _folder = Path.Combine(Path.GetTempPath(), $"lfu-gpu-check-{Guid.NewGuid():N}");
+    readonly TempFolder _temp = new("lfu-gpu-check-");
+    string _folder => _temp.Path;
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
-    }
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void CpuDryRunPassesEveryStepAndWritesTheReport()

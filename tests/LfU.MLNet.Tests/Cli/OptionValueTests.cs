@@ -26,7 +26,7 @@ public sealed class OptionValueTests
         CliApp.CreateRoot().Subcommands.Single(c => c.Name == verb).Options.Single(o => o.Name == name);
 
     [Fact]
-    public void The_walk_finds_the_numeric_options_of_the_verbs()
+    public void TheWalkFindsTheNumericOptionsOfTheVerbs()
     {
         var options = NumericOptions().Select(row => $"{row[0]} {row[1]}").ToList();
         Assert.Contains("train --lr", options);
@@ -37,7 +37,7 @@ public sealed class OptionValueTests
     }
 
     [Fact]
-    public void Help_lists_the_verbs_as_users_reach_for_them()
+    public void HelpListsTheVerbsAsUsersReachForThem()
     {
         var verbs = CliApp.CreateRoot().Subcommands.Select(c => c.Name).ToList();
         Assert.Equal(["train", "eval", "generate", "export"], verbs.Take(4));

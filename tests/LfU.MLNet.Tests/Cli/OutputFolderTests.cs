@@ -32,7 +32,7 @@ public sealed class OutputFolderTests : IDisposable
          "--batch", "2", "--lora-r", "2", "--objective", "sft", .. extra, .. extra.Contains("--max-steps") ? [] : new[] { "--max-steps", "1" }];
 
     [Fact]
-    public void Train_refuses_a_folder_that_holds_an_earlier_run()
+    public void TrainRefusesAFolderThatHoldsAnEarlierRun()
     {
         string output = OldRun("out");
         var run = CliRunner.Run(Train(output));
@@ -43,7 +43,7 @@ public sealed class OutputFolderTests : IDisposable
     }
 
     [Fact]
-    public void Train_with_overwrite_replaces_the_whole_earlier_run()
+    public void TrainWithOverwriteReplacesTheWholeEarlierRun()
     {
         string output = OldRun("out");
         var run = CliRunner.Run(Train(output, "--overwrite"));
@@ -56,7 +56,7 @@ public sealed class OutputFolderTests : IDisposable
     }
 
     [Fact]
-    public void A_run_that_fails_with_overwrite_leaves_the_earlier_run_whole()
+    public void ARunThatFailsWithOverwriteLeavesTheEarlierRunWhole()
     {
         string output = OldRun("out");
         var run = CliRunner.Run(Train(output, "--overwrite", "--max-steps", "3", "--lr", "1e36", "--max-grad-norm", "0", "--warmup", "0"));
@@ -69,7 +69,7 @@ public sealed class OutputFolderTests : IDisposable
     }
 
     [Fact]
-    public void A_checkpoint_folder_inside_the_output_is_this_runs_own_and_is_kept()
+    public void ACheckpointFolderInsideTheOutputIsThisRunsOwnAndIsKept()
     {
         string output = Path.Combine(Dir, "out"), checkpoints = Path.Combine(output, "checkpoints");
         var first = CliRunner.Run(Train(output, "--checkpoint-dir", checkpoints));
@@ -89,7 +89,7 @@ public sealed class OutputFolderTests : IDisposable
     }
 
     [Fact]
-    public void Export_make_data_and_benchmark_refuse_a_folder_that_holds_files()
+    public void ExportMakeDataAndBenchmarkRefuseAFolderThatHoldsFiles()
     {
         string output = OldRun("out");
         var export = CliRunner.Run("export", "--model", TinyTextModel.Path, "--adapter", output, "--output", output);
@@ -108,7 +108,7 @@ public sealed class OutputFolderTests : IDisposable
     }
 
     [Fact]
-    public void Commit_swaps_the_staged_files_in_and_keeps_locks_and_kept_folders()
+    public void CommitSwapsTheStagedFilesInAndKeepsLocksAndKeptFolders()
     {
         string target = OldRun("out");
         File.WriteAllText(Path.Combine(target, ".lfu-output.lock"), "");

@@ -26,12 +26,13 @@ public sealed class TrainedAdapter : IDisposable
 [Collection("Console")]
 public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<TrainedAdapter>, IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("lfu-cli-").FullName;
+    readonly TempFolder _temp = new("lfu-cli-");
+    string _dir => _temp.Path;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
-    public void Train_writes_the_adapter_log_chart_and_summary()
+    public void TrainWritesTheAdapterLogChartAndSummary()
     {
         Assert.True(trained.Training.ExitCode == 0, trained.Training.Error);
         Assert.True(File.Exists(Path.Combine(trained.Adapter, PeftAdapter.WeightsFile)));
@@ -61,7 +62,7 @@ public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<Tr
     }
 
     [Fact]
-    public void Full_fine_tuning_on_csv_writes_a_loadable_model_and_reports_skipped_rows()
+    public void FullFineTuningOnCsvWritesALoadableModelAndReportsSkippedRows()
     {
         string csv = Path.Combine(_dir, "train.csv");
         File.WriteAllText(csv, "prompt,response\n\"What is 2, plus 3?\",\"It is 5,\nsurely.\"\nEmpty one,\"\"\nName a colour.,Red\n");
@@ -83,7 +84,7 @@ public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<Tr
     }
 
     [Fact]
-    public void Resuming_from_a_checkpoint_reproduces_the_uninterrupted_run()
+    public void ResumingFromACheckpointReproducesTheUninterruptedRun()
     {
         string data = CliRunner.MiniWorldSample(_dir, "finetune_train.jsonl", 6);
         string checkpoints = Path.Combine(_dir, "checkpoints");
@@ -105,7 +106,7 @@ public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<Tr
     }
 
     [Fact]
-    public void Generate_answers_a_prompt_a_file_and_piped_lines_alike()
+    public void GenerateAnswersAPromptAFileAndPipedLinesAlike()
     {
         string input = CliRunner.MiniWorldSample(_dir, "finetune_test.jsonl", 3);
         string output = Path.Combine(_dir, "generated.jsonl");
@@ -131,7 +132,7 @@ public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<Tr
     }
 
     [Fact]
-    public void Score_writes_the_log_probabilities_of_each_response()
+    public void ScoreWritesTheLogProbabilitiesOfEachResponse()
     {
         string input = Path.Combine(_dir, "pairs.jsonl"), output = Path.Combine(_dir, "scores.jsonl");
         File.WriteAllLines(input, ["{\"prompt\":\"What is 2+2?\",\"response\":\"4\"}", "{\"prompt\":\"Hi\",\"response\":\"\"}"]);
@@ -148,7 +149,7 @@ public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<Tr
     }
 
     [Fact]
-    public void Eval_prints_accuracy_overall_and_per_category_and_writes_predictions()
+    public void EvalPrintsAccuracyOverallAndPerCategoryAndWritesPredictions()
     {
         string data = Path.Combine(_dir, "eval.jsonl"), output = Path.Combine(_dir, "predictions.jsonl");
         File.WriteAllLines(data, File.ReadLines(Path.Combine(TinyTextModel.RepositoryRoot(), "data", "mini-world", "finetune_test.jsonl")).Take(2)
@@ -172,7 +173,7 @@ public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<Tr
     }
 
     [Fact]
-    public void Export_merges_the_adapter_or_rewrites_it_as_peft()
+    public void ExportMergesTheAdapterOrRewritesItAsPeft()
     {
         string merged = Path.Combine(_dir, "merged"), peft = Path.Combine(_dir, "peft");
         var a = CliRunner.Run("export", "--model", TinyTextModel.Path, "--adapter", trained.Output, "--output", merged);
@@ -207,7 +208,7 @@ public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<Tr
     }
 
     [Fact]
-    public void Options_that_do_not_fit_the_model_fail_with_one_line_without_library_parameter_names()
+    public void OptionsThatDoNotFitTheModelFailWithOneLineWithoutLibraryParameterNames()
     {
         string data = CliRunner.MiniWorldSample(_dir, "finetune_train.jsonl", 2);
         var run = CliRunner.Run("train", "--model", TinyTextModel.Path, "--data", data, "--output", Path.Combine(_dir, "o"), "--hidden-to", "9");
@@ -217,7 +218,7 @@ public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<Tr
     }
 
     [Fact]
-    public void Bad_arguments_of_other_verbs_exit_2()
+    public void BadArgumentsOfOtherVerbsExit2()
     {
         Assert.Equal(2, CliRunner.Run("generate", "--model", TinyTextModel.Path, "--prompt", "a", "--input", TinyTextModel.Path + "/config.json").ExitCode);
         Assert.Equal(2, CliRunner.Run("generate", "--model", TinyTextModel.Path, "--input", TinyTextModel.Path + "/config.json").ExitCode);
@@ -231,7 +232,7 @@ public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<Tr
     }
 
     [Fact]
-    public void A_bad_data_line_fails_with_one_line_naming_file_and_line()
+    public void ABadDataLineFailsWithOneLineNamingFileAndLine()
     {
         string data = Path.Combine(_dir, "bad.jsonl");
         File.WriteAllText(data, "{\"prompt\":\"a\",\"response\":\"b\"}\n{\"prompt\":\"a\" \"response\":\"b\"}\n");
@@ -247,7 +248,7 @@ public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<Tr
     }
 
     [Fact]
-    public void Every_verb_has_help()
+    public void EveryVerbHasHelp()
     {
         foreach (string verb in new[] { "train", "generate", "score", "eval", "export" })
         {

@@ -6,9 +6,10 @@ namespace LfU.MLNet.Tests.Evaluation;
 
 public sealed class ChartsTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("lfu-charts-").FullName;
+    readonly TempFolder _temp = new("lfu-charts-");
+    string _dir => _temp.Path;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     static void AssertPng(string path)
     {
@@ -18,7 +19,7 @@ public sealed class ChartsTests : IDisposable
     }
 
     [Fact]
-    public void Loss_curves_with_consistency_and_validation_are_written_atomically()
+    public void LossCurvesWithConsistencyAndValidationAreWrittenAtomically()
     {
         var history = Enumerable.Range(1, 40).Select(s => new StepMetrics(s, s / 20.0, 2.0 / s + 0.5, 0.01 / s, null, 2.0 / s + 0.5 + 0.05 / s, 1e-4, 1, 64, 0.1)).ToList();
         var result = new TrainingResult(history, [new ValidationResult(20, 0.9, 100), new ValidationResult(40, 0.8, 100)], null, null);
@@ -31,7 +32,7 @@ public sealed class ChartsTests : IDisposable
     }
 
     [Fact]
-    public void Lines_need_matching_lengths()
+    public void LinesNeedMatchingLengths()
     {
         string png = Path.Combine(_dir, "lines.png");
         Charts.SaveLines(png, "accuracy", "step", "accuracy", new Dictionary<string, (double[], double[])>

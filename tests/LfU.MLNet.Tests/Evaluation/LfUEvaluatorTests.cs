@@ -41,7 +41,7 @@ public sealed class LfUEvaluatorTests
         Assert.Equal(expected, AnswerNormalization.ExtractFinalNumber(text));
 
     [Fact]
-    public void Numeric_answer_accuracy_counts_matches_and_missing_answers()
+    public void NumericAnswerAccuracyCountsMatchesAndMissingAnswers()
     {
         var metrics = LfUEvaluator.EvaluateNumericAnswer(Answers(
             ("Half of 2,468 is\n#### 1,234", "I think it is 1234."),
@@ -59,7 +59,7 @@ public sealed class LfUEvaluatorTests
     }
 
     [Fact]
-    public void A_label_without_a_number_is_an_error_naming_the_row()
+    public void ALabelWithoutANumberIsAnErrorNamingTheRow()
     {
         var ex = Assert.Throws<InvalidDataException>(() => LfUEvaluator.EvaluateNumericAnswer(Answers(("#### 1", "1"), ("none", "2"))));
 
@@ -67,7 +67,7 @@ public sealed class LfUEvaluatorTests
     }
 
     [Fact]
-    public void String_match_is_exact_and_normalised()
+    public void StringMatchIsExactAndNormalised()
     {
         var metrics = LfUEvaluator.EvaluateStringMatch(Answers(
             ("Paris", "Paris"),
@@ -82,7 +82,7 @@ public sealed class LfUEvaluatorTests
     }
 
     [Fact]
-    public void Missing_or_mistyped_columns_are_errors_naming_them()
+    public void MissingOrMistypedColumnsAreErrorsNamingThem()
     {
         var noGenerated = _mlContext.Data.LoadFromEnumerable(new[] { new { Answer = "1" } });
         var numericGenerated = _mlContext.Data.LoadFromEnumerable(new[] { new { Answer = "1", Generated = 1.0f } });
@@ -95,7 +95,7 @@ public sealed class LfUEvaluatorTests
     }
 
     [Fact]
-    public void Empty_data_is_an_error()
+    public void EmptyDataIsAnError()
     {
         var ex = Assert.Throws<ArgumentException>(() => LfUEvaluator.EvaluateStringMatch(Answers()));
 
@@ -109,7 +109,7 @@ public sealed class LfUEvaluatorTests
     private IDataView Choices(params ChoiceRow[] rows) => _mlContext.Data.LoadFromEnumerable(rows);
 
     [Fact]
-    public void Multiple_choice_picks_the_option_with_the_highest_total_or_mean_log_probability()
+    public void MultipleChoicePicksTheOptionWithTheHighestTotalOrMeanLogProbability()
     {
         // Option "a a a a a a" (length 11, 6 words): mean -11, total -66. Option "bbbbbbbbb" (9, 1 word): mean -9, total -9.
         // Option "cc cc cc" (8, 3 words): mean -8, total -24.
@@ -129,7 +129,7 @@ public sealed class LfUEvaluatorTests
     }
 
     [Fact]
-    public void Multiple_choice_ties_go_to_the_first_option_and_the_scorer_sees_the_prompt_per_option()
+    public void MultipleChoiceTiesGoToTheFirstOptionAndTheScorerSeesThePromptPerOption()
     {
         var seen = new List<(string Prompt, string Response)>();
         var data = Choices(new ChoiceRow { Prompt = "q", Options = ["ab", "cd"], Label = 0 });
@@ -146,7 +146,7 @@ public sealed class LfUEvaluatorTests
     }
 
     [Fact]
-    public void Multiple_choice_can_score_with_a_transformers_model()
+    public void MultipleChoiceCanScoreWithATransformersModel()
     {
         // The fake model's total log-probability is -weight * response length: the shortest option wins.
         using var transformer = new LfUTransformer(_mlContext, new LfU.MLNet.Tests.MLNet.FakeTextModel("-s", weight: 1),
@@ -160,7 +160,7 @@ public sealed class LfUEvaluatorTests
     }
 
     [Fact]
-    public void Multiple_choice_rejects_labels_outside_the_options_and_single_options()
+    public void MultipleChoiceRejectsLabelsOutsideTheOptionsAndSingleOptions()
     {
         var badLabel = Choices(new ChoiceRow { Prompt = "q", Options = ["a", "b"], Label = 2 });
         var oneOption = Choices(new ChoiceRow { Prompt = "q", Options = ["a"], Label = 0 });
@@ -175,7 +175,7 @@ public sealed class LfUEvaluatorTests
     }
 
     [Fact]
-    public void Robustness_reports_mean_and_both_standard_deviations()
+    public void RobustnessReportsMeanAndBothStandardDeviations()
     {
         var metrics = LfUEvaluator.EvaluateRobustness(new Dictionary<string, double> { ["template A"] = 0.5, ["template B"] = 0.7 });
 
@@ -188,7 +188,7 @@ public sealed class LfUEvaluatorTests
     }
 
     [Fact]
-    public void Robustness_over_variant_data_applies_the_metric_to_each()
+    public void RobustnessOverVariantDataAppliesTheMetricToEach()
     {
         var metrics = LfUEvaluator.EvaluateRobustness(new Dictionary<string, IDataView>
         {
@@ -204,7 +204,7 @@ public sealed class LfUEvaluatorTests
     }
 
     [Fact]
-    public void Robustness_of_a_single_variant_has_no_sample_deviation_and_rejects_non_finite_values()
+    public void RobustnessOfASingleVariantHasNoSampleDeviationAndRejectsNonFiniteValues()
     {
         var single = LfUEvaluator.EvaluateRobustness(new Dictionary<string, double> { ["only"] = 0.3 });
 

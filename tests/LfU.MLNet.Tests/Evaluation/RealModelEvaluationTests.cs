@@ -37,7 +37,7 @@ public sealed class RealModelEvaluationTests
     }
 
     [Fact]
-    public void Numeric_answers_of_the_generations_and_multiple_choice_by_likelihood_follow_training()
+    public void NumericAnswersOfTheGenerationsAndMultipleChoiceByLikelihoodFollowTraining()
     {
         using var trained = Memorise();
         using var untrained = new LfUTransformer(_ml, LfUModel.Load(TinyTextModel.Path), new LfUColumnNames(), trained.GenerationSettings);

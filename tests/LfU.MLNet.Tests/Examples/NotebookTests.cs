@@ -44,7 +44,7 @@ public sealed class NotebookTests
     }
 
     [Fact]
-    public void The_notebook_is_a_CSharp_notebook_referencing_this_repository_build()
+    public void TheNotebookIsACSharpNotebookReferencingThisRepositoryBuild()
     {
         var cells = NotebookRunner.CodeCells(NotebookPath);
 

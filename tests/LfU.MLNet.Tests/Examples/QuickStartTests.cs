@@ -7,9 +7,10 @@ namespace LfU.MLNet.Tests.Examples;
 [Collection("Console")] // redirects Console.Out
 public sealed class QuickStartTests : IDisposable
 {
-    readonly string _output = Directory.CreateTempSubdirectory("lfu-quickstart-test-").FullName;
+    readonly TempFolder _temp = new("lfu-quickstart-test-");
+    string _output => _temp.Path;
 
-    public void Dispose() => Directory.Delete(_output, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     static (int ExitCode, string Out, string Error) RunQuickStart(params string[] args)
     {
@@ -30,7 +31,7 @@ public sealed class QuickStartTests : IDisposable
     }
 
     [Fact]
-    public void Quick_mode_trains_evaluates_saves_and_predicts()
+    public void QuickModeTrainsEvaluatesSavesAndPredicts()
     {
         var (exit, stdout, stderr) = RunQuickStart("--quick", "--model", TinyTextModel.Path, "--output", _output);
 
@@ -49,7 +50,7 @@ public sealed class QuickStartTests : IDisposable
     }
 
     [Fact]
-    public void Defaults_resolve_to_the_repository_from_any_working_directory()
+    public void DefaultsResolveToTheRepositoryFromAnyWorkingDirectory()
     {
         var settings = QuickStartSettings.Parse([]);
 
@@ -76,7 +77,7 @@ public sealed class QuickStartTests : IDisposable
     }
 
     [Fact]
-    public void A_missing_model_folder_is_reported_with_what_to_pass()
+    public void AMissingModelFolderIsReportedWithWhatToPass()
     {
         var (exit, _, stderr) = RunQuickStart("--model", Path.Combine(_output, "no-model"), "--output", _output);
 
@@ -86,7 +87,7 @@ public sealed class QuickStartTests : IDisposable
     }
 
     [Fact]
-    public void A_missing_data_folder_is_reported_with_what_to_pass()
+    public void AMissingDataFolderIsReportedWithWhatToPass()
     {
         var (exit, _, stderr) = RunQuickStart("--model", TinyTextModel.Path, "--data", Path.Combine(_output, "no-data"), "--output", _output);
 

@@ -43,7 +43,7 @@ public sealed partial class ReadmeTests
     }
 
     [Fact]
-    public void The_quick_start_code_block_compiles_without_warnings()
+    public void TheQuickStartCodeBlockCompilesWithoutWarnings()
     {
         var (file, code) = QuickStartCode();
         var parse = new CSharpParseOptions(LanguageVersion.Latest);

@@ -11,9 +11,10 @@ namespace LfU.MLNet.Tests.MLNet;
 public sealed class EstimatorTrainingTests : IDisposable
 {
     readonly MLContext _ml = new(seed: 1);
-    readonly string _dir = Directory.CreateTempSubdirectory("lfu-estimator-training-").FullName;
+    readonly TempFolder _temp = new("lfu-estimator-training-");
+    string _dir => _temp.Path;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     sealed class ChatRow
     {
@@ -22,7 +23,7 @@ public sealed class EstimatorTrainingTests : IDisposable
     }
 
     [Fact]
-    public void Progress_gets_every_step_and_the_log_gets_the_example_report_and_training_progress()
+    public void ProgressGetsEveryStepAndTheLogGetsTheExampleReportAndTrainingProgress()
     {
         var log = TinyFineTuning.CaptureLog(_ml);
         var steps = new List<int>();
@@ -45,7 +46,7 @@ public sealed class EstimatorTrainingTests : IDisposable
     }
 
     [Fact]
-    public void Cancellation_stops_Fit_leaving_a_checkpoint_that_ResumeFrom_continues_to_the_same_model()
+    public void CancellationStopsFitLeavingACheckpointThatResumeFromContinuesToTheSameModel()
     {
         string checkpoints = Path.Combine(_dir, "checkpoints");
         var data = _ml.Data.LoadFromEnumerable(TinyFineTuning.Rows());
@@ -82,7 +83,7 @@ public sealed class EstimatorTrainingTests : IDisposable
     }
 
     [Fact]
-    public void Cancelling_the_MLContext_stops_Fit_at_the_next_step_with_a_checkpoint_as_the_token_does()
+    public void CancellingTheMLContextStopsFitAtTheNextStepWithACheckpointAsTheTokenDoes()
     {
         string checkpoints = Path.Combine(_dir, "checkpoints");
         var ml = new MLContext(seed: 1);
@@ -127,7 +128,7 @@ public sealed class EstimatorTrainingTests : IDisposable
             .Invoke(ml, null);
 
     [Fact]
-    public void A_cancelled_token_stops_Fit_before_training()
+    public void ACancelledTokenStopsFitBeforeTraining()
     {
         var steps = new List<int>();
         var options = TinyFineTuning.Options();
@@ -141,7 +142,7 @@ public sealed class EstimatorTrainingTests : IDisposable
         JsonSerializer.Serialize(messages.Select(m => new { role = m.Role, content = m.Content }));
 
     [Fact]
-    public void A_messages_column_trains_and_the_transformer_generates_from_the_prompt_column()
+    public void AMessagesColumnTrainsAndTheTransformerGeneratesFromThePromptColumn()
     {
         var rows = Enumerable.Range(0, 8).Select(i => new ChatRow
         {

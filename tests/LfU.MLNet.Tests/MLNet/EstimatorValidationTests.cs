@@ -12,9 +12,10 @@ namespace LfU.MLNet.Tests.MLNet;
 public sealed class EstimatorValidationTests : IDisposable
 {
     readonly MLContext _ml = new(seed: 1);
-    readonly string _dir = Directory.CreateTempSubdirectory("lfu-estimator-validation-").FullName;
+    readonly TempFolder _temp = new("lfu-estimator-validation-");
+    string _dir => _temp.Path;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     sealed class PromptOnlyRow { public string Prompt { get; set; } = ""; }
     sealed class ResponseOnlyRow { public string Response { get; set; } = ""; }
@@ -42,35 +43,35 @@ public sealed class EstimatorValidationTests : IDisposable
     }
 
     [Fact]
-    public void Missing_prompt_column_is_named_with_the_columns_that_exist()
+    public void MissingPromptColumnIsNamedWithTheColumnsThatExist()
     {
         string message = SchemaError(new[] { new ResponseOnlyRow() });
         Assert.Contains("The prompt column 'Prompt' was not found in the input; expected a text (String) column. Input columns: Response.", message);
     }
 
     [Fact]
-    public void Prompt_column_that_is_not_text_is_named_with_its_type()
+    public void PromptColumnThatIsNotTextIsNamedWithItsType()
     {
         string message = SchemaError(new[] { new NumericPromptRow() });
         Assert.Contains("prompt column 'Prompt' must be a scalar text (String) column, but it is Single", message);
     }
 
     [Fact]
-    public void Missing_response_column_is_named()
+    public void MissingResponseColumnIsNamed()
     {
         string message = SchemaError(new[] { new PromptOnlyRow() });
         Assert.Contains("The response column 'Response' was not found in the input", message);
     }
 
     [Fact]
-    public void Response_column_of_the_wrong_type_is_named_with_its_type()
+    public void ResponseColumnOfTheWrongTypeIsNamedWithItsType()
     {
         string message = SchemaError(new[] { new NumericResponseRow() });
         Assert.Contains("response column 'Response' must be a scalar text (String) column, but it is Int32", message);
     }
 
     [Fact]
-    public void Messages_column_replaces_the_response_column_and_must_be_text()
+    public void MessagesColumnReplacesTheResponseColumnAndMustBeText()
     {
         var chat = TinyFineTuning.Options();
         chat.MessagesColumnName = "Messages";
@@ -84,14 +85,14 @@ public sealed class EstimatorValidationTests : IDisposable
     }
 
     [Fact]
-    public void Output_schema_adds_generated_and_score_columns()
+    public void OutputSchemaAddsGeneratedAndScoreColumns()
     {
         var shape = Estimator().GetOutputSchema(ShapeOf(_ml.Data.LoadFromEnumerable(TinyFineTuning.Rows(1)).Schema));
         Assert.Equal(["Prompt", "Response", "Generated", "ScoreMean", "ScoreTotal"], shape.Select(c => c.Name));
     }
 
     [Fact]
-    public void Empty_data_is_an_error_before_training()
+    public void EmptyDataIsAnErrorBeforeTraining()
     {
         var progress = new List<TrainingProgress>();
         var options = TinyFineTuning.Options();
@@ -102,7 +103,7 @@ public sealed class EstimatorValidationTests : IDisposable
     }
 
     [Fact]
-    public void All_empty_responses_are_an_error_before_training_naming_rows_and_column()
+    public void AllEmptyResponsesAreAnErrorBeforeTrainingNamingRowsAndColumn()
     {
         var progress = new List<TrainingProgress>();
         var options = TinyFineTuning.Options();
@@ -115,7 +116,7 @@ public sealed class EstimatorValidationTests : IDisposable
     }
 
     [Fact]
-    public void Missing_model_folder_is_an_error_naming_it()
+    public void MissingModelFolderIsAnErrorNamingIt()
     {
         string missing = Path.Combine(_dir, "no-such-model");
         var ex = Assert.Throws<DirectoryNotFoundException>(() => Estimator(TinyFineTuning.Options(missing)).Fit(_ml.Data.LoadFromEnumerable(TinyFineTuning.Rows(2))));
@@ -123,7 +124,7 @@ public sealed class EstimatorValidationTests : IDisposable
     }
 
     [Fact]
-    public void A_tokenizer_larger_than_the_models_vocabulary_is_an_error()
+    public void ATokenizerLargerThanTheModelsVocabularyIsAnError()
     {
         string model = TinyFineTuning.CopyModel(_dir);
         string configPath = Path.Combine(model, "config.json");
@@ -163,7 +164,7 @@ public sealed class EstimatorValidationTests : IDisposable
     }
 
     [Fact]
-    public void Options_changed_after_construction_are_checked_again_by_Fit()
+    public void OptionsChangedAfterConstructionAreCheckedAgainByFit()
     {
         var options = TinyFineTuning.Options();
         var estimator = Estimator(options);
@@ -173,7 +174,7 @@ public sealed class EstimatorValidationTests : IDisposable
     }
 
     [Fact]
-    public void Gpu_requested_without_CUDA_falls_back_to_the_CPU_with_a_warning_when_allowed()
+    public void GpuRequestedWithoutCUDAFallsBackToTheCPUWithAWarningWhenAllowed()
     {
         var ml = new MLContext(seed: 1) { GpuDeviceId = 0, FallbackToCpu = true };
         var log = TinyFineTuning.CaptureLog(ml);
@@ -188,7 +189,7 @@ public sealed class EstimatorValidationTests : IDisposable
     }
 
     [Fact]
-    public void Gpu_requested_without_CUDA_is_an_error_without_fallback()
+    public void GpuRequestedWithoutCUDAIsAnErrorWithoutFallback()
     {
         var ml = new MLContext(seed: 1) { GpuDeviceId = 0, FallbackToCpu = false };
         var ex = Assert.Throws<InvalidOperationException>(() =>

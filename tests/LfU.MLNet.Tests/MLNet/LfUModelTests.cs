@@ -11,15 +11,16 @@ namespace LfU.MLNet.Tests.MLNet;
 public sealed class LfUModelTests : IDisposable
 {
     readonly MLContext _ml = new(seed: 1);
-    readonly string _dir = Directory.CreateTempSubdirectory("lfu-model-").FullName;
+    readonly TempFolder _temp = new("lfu-model-");
+    string _dir => _temp.Path;
     readonly List<string> _prompts = ["What is 2 plus 2?", "Hi", "A longer prompt, so that the batch needs left padding for the others."];
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     static GenerationSettings Sampling(int? seed) => new() { MaxNewTokens = 8, Temperature = 1.5, TopP = 0.95, TopK = 50, Seed = seed };
 
     [Fact]
-    public void Sampling_with_a_seed_is_reproducible_and_another_seed_gives_other_text()
+    public void SamplingWithASeedIsReproducibleAndAnotherSeedGivesOtherText()
     {
         using var model = LfUModel.Load(TinyTextModel.Path);
 
@@ -33,7 +34,7 @@ public sealed class LfUModelTests : IDisposable
     }
 
     [Fact]
-    public void MaxNewTokens_bounds_the_output_and_greedy_outputs_extend_each_other()
+    public void MaxNewTokensBoundsTheOutputAndGreedyOutputsExtendEachOther()
     {
         using var model = LfUModel.Load(TinyTextModel.Path);
 
@@ -45,7 +46,7 @@ public sealed class LfUModelTests : IDisposable
     }
 
     [Fact]
-    public void A_stop_string_cuts_the_output_before_it()
+    public void AStopStringCutsTheOutputBeforeIt()
     {
         using var model = LfUModel.Load(TinyTextModel.Path);
         string full = model.Generate(_prompts[0], new GenerationSettings { MaxNewTokens = 8 });
@@ -59,7 +60,7 @@ public sealed class LfUModelTests : IDisposable
     }
 
     [Fact]
-    public void Batched_and_one_at_a_time_greedy_generation_agree_in_the_transformer_and_the_prediction_engine()
+    public void BatchedAndOneAtATimeGreedyGenerationAgreeInTheTransformerAndThePredictionEngine()
     {
         var settings = new GenerationSettings { MaxNewTokens = 6 };
         using var transformer = new LfUTransformer(_ml, LfUModel.Load(TinyTextModel.Path), new LfUColumnNames(), settings, batchSize: 3);
@@ -75,7 +76,7 @@ public sealed class LfUModelTests : IDisposable
     }
 
     [Fact]
-    public void Generate_rejects_a_batch_size_below_one()
+    public void GenerateRejectsABatchSizeBelowOne()
     {
         using var model = LfUModel.Load(TinyTextModel.Path);
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => model.Generate(_prompts, batchSize: 0));
@@ -83,7 +84,7 @@ public sealed class LfUModelTests : IDisposable
     }
 
     [Fact]
-    public void The_exported_adapter_and_merged_checkpoint_load_back_with_the_same_generations_and_scores()
+    public void TheExportedAdapterAndMergedCheckpointLoadBackWithTheSameGenerationsAndScores()
     {
         var options = TinyFineTuning.Options();
         options.MaxSteps = 2;

@@ -9,9 +9,10 @@ namespace LfU.MLNet.Tests.MLNet;
 public sealed class LfUTransformerPersistenceTests : IDisposable
 {
     private readonly MLContext _mlContext = new(seed: 1);
-    private readonly string _dir = Directory.CreateTempSubdirectory("lfu-mlnet-persistence-").FullName;
+    readonly TempFolder _temp = new("lfu-mlnet-persistence-");
+    string _dir => _temp.Path;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     private string SaveModel(ITextModel model, GenerationSettings? settings = null)
     {
@@ -23,7 +24,7 @@ public sealed class LfUTransformerPersistenceTests : IDisposable
     }
 
     [Fact]
-    public void Save_then_Load_in_a_new_process_gives_identical_outputs()
+    public void SaveThenLoadInANewProcessGivesIdenticalOutputs()
     {
         var rows = TransformerTestData.Rows(7);
         var settings = new GenerationSettings { MaxNewTokens = 9, Temperature = 0.5, TopP = 0.9, TopK = 4, Seed = 3, StopStrings = ["\n"] };
@@ -44,7 +45,7 @@ public sealed class LfUTransformerPersistenceTests : IDisposable
     }
 
     [Fact]
-    public void The_real_MLNet_assemblies_load_at_run_time_not_the_publicized_compile_references()
+    public void TheRealMLNetAssembliesLoadAtRunTimeNotThePublicizedCompileReferences()
     {
         var modelLoadContext = typeof(MLContext).Assembly.GetType("Microsoft.ML.ModelLoadContext", throwOnError: false)
             ?? Type.GetType("Microsoft.ML.ModelLoadContext, Microsoft.ML.Core", throwOnError: true)!;
@@ -53,7 +54,7 @@ public sealed class LfUTransformerPersistenceTests : IDisposable
     }
 
     [Fact]
-    public void Load_restores_settings_columns_and_batch_size()
+    public void LoadRestoresSettingsColumnsAndBatchSize()
     {
         var settings = new GenerationSettings { MaxNewTokens = 5, Temperature = 0.7, TopP = 0.8, TopK = 2, Seed = 11, StopStrings = ["###", "\n\n"] };
         string path = SaveModel(new FakeTextModel("-s", 1), settings);
@@ -68,7 +69,7 @@ public sealed class LfUTransformerPersistenceTests : IDisposable
     }
 
     [Fact]
-    public void A_tampered_blob_is_reported_by_name()
+    public void ATamperedBlobIsReportedByName()
     {
         string path = SaveModel(new FakeTextModel("-suffix", 1));
         RewriteStateEntry(path, state =>
@@ -84,7 +85,7 @@ public sealed class LfUTransformerPersistenceTests : IDisposable
     }
 
     [Fact]
-    public void A_tampered_manifest_is_reported()
+    public void ATamperedManifestIsReported()
     {
         string path = SaveModel(new FakeTextModel("-s", 1));
         RewriteStateEntry(path, state =>
@@ -99,7 +100,7 @@ public sealed class LfUTransformerPersistenceTests : IDisposable
     }
 
     [Fact]
-    public void A_truncated_state_entry_is_reported()
+    public void ATruncatedStateEntryIsReported()
     {
         string path = SaveModel(new FakeTextModel("-s", 1));
         byte[]? truncated = null;
@@ -111,7 +112,7 @@ public sealed class LfUTransformerPersistenceTests : IDisposable
     }
 
     [Fact]
-    public void A_missing_state_entry_is_reported()
+    public void AMissingStateEntryIsReported()
     {
         string path = SaveModel(new FakeTextModel("-s", 1));
         using (var zip = ZipFile.Open(path, ZipArchiveMode.Update))
@@ -124,7 +125,7 @@ public sealed class LfUTransformerPersistenceTests : IDisposable
     }
 
     [Fact]
-    public void A_model_kind_without_a_registered_loader_is_reported()
+    public void AModelKindWithoutARegisteredLoaderIsReported()
     {
         string path = SaveModel(new FakeTextModel("-s", 1, kind: "not-registered"));
 

@@ -14,7 +14,7 @@ public sealed class LfUTransformerTests
     private static string Expected(string prompt) => new string(prompt.ToUpperInvariant().Reverse().ToArray()) + "-s7";
 
     [Fact]
-    public void Transform_adds_generated_and_score_columns_computed_in_batches()
+    public void TransformAddsGeneratedAndScoreColumnsComputedInBatches()
     {
         var model = new FakeTextModel("-s", weight: 2);
         using var transformer = NewTransformer(model, batchSize: 4);
@@ -31,7 +31,7 @@ public sealed class LfUTransformerTests
     }
 
     [Fact]
-    public void Transform_is_lazy_and_runs_the_model_only_for_rows_whose_added_columns_are_read()
+    public void TransformIsLazyAndRunsTheModelOnlyForRowsWhoseAddedColumnsAreRead()
     {
         var model = new FakeTextModel("-s", weight: 1);
         using var transformer = NewTransformer(model, batchSize: 3);
@@ -64,7 +64,7 @@ public sealed class LfUTransformerTests
     }
 
     [Fact]
-    public void Without_a_response_column_only_the_generated_column_is_added()
+    public void WithoutAResponseColumnOnlyTheGeneratedColumnIsAdded()
     {
         using var transformer = NewTransformer(new FakeTextModel("-s", 1));
         var data = _mlContext.Data.LoadFromEnumerable(new[] { new PromptRow { Prompt = "ab" } });
@@ -77,7 +77,7 @@ public sealed class LfUTransformerTests
     }
 
     [Fact]
-    public void Column_names_are_configurable()
+    public void ColumnNamesAreConfigurable()
     {
         var columns = new LfUColumnNames { Prompt = "Q", Response = "A", Generated = "Out", ScoreMean = "M", ScoreTotal = "T" };
         using var transformer = NewTransformer(new FakeTextModel("-s", 1), columns: columns);
@@ -92,7 +92,7 @@ public sealed class LfUTransformerTests
     }
 
     [Fact]
-    public void PredictionEngine_maps_single_rows()
+    public void PredictionEngineMapsSingleRows()
     {
         var model = new FakeTextModel("-s", weight: 3);
         using var transformer = NewTransformer(model);
@@ -111,7 +111,7 @@ public sealed class LfUTransformerTests
     }
 
     [Fact]
-    public void Missing_prompt_column_is_an_error_naming_it()
+    public void MissingPromptColumnIsAnErrorNamingIt()
     {
         using var transformer = NewTransformer(new FakeTextModel("-s", 1));
         var data = _mlContext.Data.LoadFromEnumerable(new[] { new { Question = "q" } });
@@ -125,7 +125,7 @@ public sealed class LfUTransformerTests
     }
 
     [Fact]
-    public void Prompt_column_that_is_not_text_is_an_error_naming_expected_and_found_types()
+    public void PromptColumnThatIsNotTextIsAnErrorNamingExpectedAndFoundTypes()
     {
         using var transformer = NewTransformer(new FakeTextModel("-s", 1));
         var data = _mlContext.Data.LoadFromEnumerable(new[] { new { Prompt = 1.5f } });
@@ -136,7 +136,7 @@ public sealed class LfUTransformerTests
     }
 
     [Fact]
-    public void Response_column_of_the_wrong_type_is_an_error_naming_expected_and_found_types()
+    public void ResponseColumnOfTheWrongTypeIsAnErrorNamingExpectedAndFoundTypes()
     {
         using var transformer = NewTransformer(new FakeTextModel("-s", 1));
         var data = _mlContext.Data.LoadFromEnumerable(new[] { new { Prompt = "p", Response = 3 } });
@@ -147,7 +147,7 @@ public sealed class LfUTransformerTests
     }
 
     [Fact]
-    public void Reading_an_added_column_with_the_wrong_type_is_an_error()
+    public void ReadingAnAddedColumnWithTheWrongTypeIsAnError()
     {
         using var transformer = NewTransformer(new FakeTextModel("-s", 1));
         var output = transformer.Transform(_mlContext.Data.LoadFromEnumerable(TransformerTestData.Rows(1)));
@@ -159,7 +159,7 @@ public sealed class LfUTransformerTests
     }
 
     [Fact]
-    public void Disposing_the_transformer_disposes_the_model()
+    public void DisposingTheTransformerDisposesTheModel()
     {
         var model = new FakeTextModel("-s", 1);
         var transformer = NewTransformer(model);

@@ -24,7 +24,7 @@ public sealed class ModelStateContainerTests
         Assert.Throws<InvalidDataException>(() => ModelStateContainer.Read(new MemoryStream(bytes), "test.bin"));
 
     [Fact]
-    public void Round_trips_blobs_including_empty_ones_and_odd_names()
+    public void RoundTripsBlobsIncludingEmptyOnesAndOddNames()
     {
         var blobs = new Dictionary<string, byte[]> { ["../../etc/passwd"] = [1, 2, 3], ["empty"] = [], ["tokenizer.json"] = Encoding.UTF8.GetBytes("{}") };
 
@@ -38,7 +38,7 @@ public sealed class ModelStateContainerTests
     }
 
     [Fact]
-    public void Rejects_a_stream_without_the_marker()
+    public void RejectsAStreamWithoutTheMarker()
     {
         byte[] bytes = Write(new Dictionary<string, byte[]>());
         bytes[0] = (byte)'X';
@@ -47,7 +47,7 @@ public sealed class ModelStateContainerTests
     }
 
     [Fact]
-    public void Rejects_an_unknown_format_version()
+    public void RejectsAnUnknownFormatVersion()
     {
         byte[] bytes = Write(new Dictionary<string, byte[]>());
         BitConverter.TryWriteBytes(bytes.AsSpan(8, 4), 99);
@@ -59,7 +59,7 @@ public sealed class ModelStateContainerTests
     }
 
     [Fact]
-    public void Rejects_an_absurd_manifest_length()
+    public void RejectsAnAbsurdManifestLength()
     {
         byte[] bytes = Write(new Dictionary<string, byte[]>());
         BitConverter.TryWriteBytes(bytes.AsSpan(12, 4), int.MaxValue);
@@ -68,7 +68,7 @@ public sealed class ModelStateContainerTests
     }
 
     [Fact]
-    public void Rejects_trailing_data_and_empty_input()
+    public void RejectsTrailingDataAndEmptyInput()
     {
         byte[] bytes = [.. Write(new Dictionary<string, byte[]> { ["a"] = [1] }), 0];
 

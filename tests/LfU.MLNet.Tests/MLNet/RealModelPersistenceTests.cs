@@ -11,10 +11,11 @@ namespace LfU.MLNet.Tests.MLNet;
 public sealed class RealModelPersistenceTests : IDisposable
 {
     readonly MLContext _ml = new(seed: 1);
-    readonly string _dir = Directory.CreateTempSubdirectory("lfu-real-persistence-").FullName;
+    readonly TempFolder _temp = new("lfu-real-persistence-");
+    string _dir => _temp.Path;
     readonly List<PromptResponseRow> _rows = TinyFineTuning.Rows(5);
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     /// <summary>Fits on a private copy of the tiny model (so tests may change it), saves to model.zip.</summary>
     (LfUTransformer Transformer, string ZipPath, string ModelFolder) FitAndSave(Action<LfUOptions>? configure = null)
@@ -42,7 +43,7 @@ public sealed class RealModelPersistenceTests : IDisposable
     }
 
     [Fact]
-    public void A_fitted_pipeline_loads_in_a_new_process_with_identical_generations_and_scores()
+    public void AFittedPipelineLoadsInANewProcessWithIdenticalGenerationsAndScores()
     {
         var (transformer, zip, _) = FitAndSave();
         List<TransformedRow> expected;
@@ -59,7 +60,7 @@ public sealed class RealModelPersistenceTests : IDisposable
     }
 
     [Fact]
-    public void Loading_against_a_modified_base_model_is_an_error_naming_it()
+    public void LoadingAgainstAModifiedBaseModelIsAnErrorNamingIt()
     {
         var (transformer, zip, folder) = FitAndSave();
         transformer.Dispose();
@@ -103,7 +104,7 @@ public sealed class RealModelPersistenceTests : IDisposable
     }
 
     [Fact]
-    public void Loading_without_the_base_model_is_an_error_naming_it()
+    public void LoadingWithoutTheBaseModelIsAnErrorNamingIt()
     {
         var (transformer, zip, folder) = FitAndSave();
         transformer.Dispose();
@@ -115,7 +116,7 @@ public sealed class RealModelPersistenceTests : IDisposable
     }
 
     [Fact]
-    public void A_zip_moved_together_with_its_base_finds_the_base_beside_it()
+    public void AZipMovedTogetherWithItsBaseFindsTheBaseBesideIt()
     {
         var (transformer, zip, folder) = FitAndSave();
         var expected = Outputs(transformer);
@@ -131,7 +132,7 @@ public sealed class RealModelPersistenceTests : IDisposable
     }
 
     [Fact]
-    public void A_zip_whose_base_moved_elsewhere_loads_with_the_base_folder_given_and_still_checks_it()
+    public void AZipWhoseBaseMovedElsewhereLoadsWithTheBaseFolderGivenAndStillChecksIt()
     {
         var (transformer, zip, folder) = FitAndSave();
         var expected = Outputs(transformer);
@@ -171,7 +172,7 @@ public sealed class RealModelPersistenceTests : IDisposable
     }
 
     [Fact]
-    public void With_embedded_weights_the_model_loads_without_the_base_folder()
+    public void WithEmbeddedWeightsTheModelLoadsWithoutTheBaseFolder()
     {
         var (transformer, zip, folder) = FitAndSave(o => o.EmbedWeightsInSavedModel = true);
         List<TransformedRow> expected;
@@ -193,7 +194,7 @@ public sealed class RealModelPersistenceTests : IDisposable
     }
 
     [Fact]
-    public void A_fully_fine_tuned_model_saves_and_reloads()
+    public void AFullyFineTunedModelSavesAndReloads()
     {
         var (transformer, zip, _) = FitAndSave(o => { o.FineTuning = FineTuning.Full; o.LearningRate = 1e-3; o.MaxSteps = 2; });
         List<TransformedRow> expected;
@@ -210,7 +211,7 @@ public sealed class RealModelPersistenceTests : IDisposable
     }
 
     [Fact]
-    public void A_tampered_adapter_in_a_real_model_zip_is_an_error_naming_the_blob()
+    public void ATamperedAdapterInARealModelZipIsAnErrorNamingTheBlob()
     {
         var (transformer, zip, _) = FitAndSave();
         transformer.Dispose();

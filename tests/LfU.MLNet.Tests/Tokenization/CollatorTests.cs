@@ -6,7 +6,7 @@ namespace LfU.MLNet.Tests.Tokenization;
 public class CollatorTests
 {
     [Fact]
-    public void Training_batches_are_right_padded_to_a_multiple_of_8()
+    public void TrainingBatchesAreRightPaddedToAMultipleOf8()
     {
         var collator = new Collator(padId: 0);
         using TokenBatch batch = collator.CollateForTraining([
@@ -22,7 +22,7 @@ public class CollatorTests
     }
 
     [Fact]
-    public void Generation_prompts_are_left_padded_without_labels()
+    public void GenerationPromptsAreLeftPaddedWithoutLabels()
     {
         var collator = new Collator(padId: 99, padMultiple: 4);
         using TokenBatch batch = collator.CollatePrompts([[1, 2], [3, 4, 5, 6, 7]]);
@@ -33,7 +33,7 @@ public class CollatorTests
     }
 
     [Fact]
-    public void Bad_batches_are_rejected()
+    public void BadBatchesAreRejected()
     {
         var collator = new Collator(padId: 0);
         Assert.Throws<ArgumentException>(() => collator.CollatePrompts([]));

@@ -9,7 +9,7 @@ public class ExampleBuilderTests
     static HfTokenizer Llama => TokenizerFixtures.Tokenizer("llama3");
 
     [Fact]
-    public void Prompt_is_masked_and_response_ends_with_the_end_of_turn_token()
+    public void PromptIsMaskedAndResponseEndsWithTheEndOfTurnToken()
     {
         var builder = new ExampleBuilder(Llama, PromptTemplates.FromTokenizer(Llama)!);
         TrainingExample example = builder.Build("What is 2+3?", "2+3 = 5.")!;
@@ -23,7 +23,7 @@ public class ExampleBuilderTests
     }
 
     [Fact]
-    public void Qwen3_reply_gets_the_empty_think_block_like_the_chat_template()
+    public void Qwen3ReplyGetsTheEmptyThinkBlockLikeTheChatTemplate()
     {
         PromptTemplate chatMl = PromptTemplates.FromTokenizer(Qwen)!;
         var builder = new ExampleBuilder(Qwen, chatMl);
@@ -34,7 +34,7 @@ public class ExampleBuilderTests
     }
 
     [Fact]
-    public void Alpaca_appends_eos_and_train_on_prompt_unmasks_everything()
+    public void AlpacaAppendsEosAndTrainOnPromptUnmasksEverything()
     {
         var builder = new ExampleBuilder(Qwen, PromptTemplates.ByName("alpaca"), new ExampleBuilderOptions { TrainOnPrompt = true });
         TrainingExample example = builder.Build("Say hi.", "Hi")!;
@@ -43,7 +43,7 @@ public class ExampleBuilderTests
     }
 
     [Fact]
-    public void Truncation_cuts_the_prompt_from_the_left_first_then_the_response_end()
+    public void TruncationCutsThePromptFromTheLeftFirstThenTheResponseEnd()
     {
         PromptTemplate template = PromptTemplates.FromTokenizer(Llama)!;
         int[] fullPrompt = Llama.Encode(template.RenderGenerationPrompt("one two three four five six seven eight nine ten"), addSpecialTokens: false);
@@ -63,7 +63,7 @@ public class ExampleBuilderTests
     }
 
     [Fact]
-    public void Examples_with_nothing_to_learn_are_skipped_and_counted()
+    public void ExamplesWithNothingToLearnAreSkippedAndCounted()
     {
         var builder = new ExampleBuilder(Llama, PromptTemplates.FromTokenizer(Llama)!, new ExampleBuilderOptions { CutoffLength = 2 });
         var examples = builder.BuildAll([("Hi", ""), ("Hi", "Hello"), ("Hi", "Hello there")]);

@@ -24,7 +24,7 @@ public class HfTokenizerParityTests
     }
 
     [Fact]
-    public void Llama3_special_tokens_and_sizes()
+    public void Llama3SpecialTokensAndSizes()
     {
         HfTokenizer llama = TokenizerFixtures.Tokenizer("llama3");
         Assert.Equal(128256, llama.VocabularySize);
@@ -38,7 +38,7 @@ public class HfTokenizerParityTests
     }
 
     [Fact]
-    public void Qwen3_special_tokens_and_sizes()
+    public void Qwen3SpecialTokensAndSizes()
     {
         HfTokenizer qwen = TokenizerFixtures.Tokenizer("qwen3");
         Assert.Equal(151669, qwen.VocabularySize);
@@ -61,7 +61,7 @@ public class HfTokenizerParityTests
     }
 
     [Fact]
-    public void Decoding_a_split_multibyte_char_gives_the_replacement_char_like_hugging_face()
+    public void DecodingASplitMultibyteCharGivesTheReplacementCharLikeHuggingFace()
     {
         HfTokenizer qwen = TokenizerFixtures.Tokenizer("qwen3");
         int[] ids = qwen.Encode("😀", addSpecialTokens: false);

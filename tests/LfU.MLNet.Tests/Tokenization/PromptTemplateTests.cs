@@ -23,7 +23,7 @@ public class PromptTemplateTests
     }
 
     [Fact]
-    public void Alpaca_is_the_official_template()
+    public void AlpacaIsTheOfficialTemplate()
     {
         PromptTemplate alpaca = PromptTemplates.ByName("alpaca");
         Assert.Equal("Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n### Instruction:\nAdd 2 and 3.\n\n### Response:\n",
@@ -33,7 +33,7 @@ public class PromptTemplateTests
     }
 
     [Fact]
-    public void Custom_template_and_unknown_names()
+    public void CustomTemplateAndUnknownNames()
     {
         PromptTemplate custom = PromptTemplates.Resolve("[{system}] Q: {prompt}\nA:");
         Assert.Equal("[Be brief.] Q: 2+2?\nA:", custom.RenderGenerationPrompt("2+2?", "Be brief."));
@@ -43,7 +43,7 @@ public class PromptTemplateTests
     }
 
     [Fact]
-    public void Qwen3_keeps_reasoning_given_in_the_reply()
+    public void Qwen3KeepsReasoningGivenInTheReply()
     {
         PromptTemplate qwen = PromptTemplates.FromTokenizer(TokenizerFixtures.Tokenizer("qwen3"))!;
         string rendered = qwen.Render([new("user", "Hi"), new("assistant", "<think>\nsay hi\n</think>\n\nHello!")]);

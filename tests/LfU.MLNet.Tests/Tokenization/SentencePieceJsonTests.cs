@@ -11,9 +11,10 @@ namespace LfU.MLNet.Tests.Tokenization;
 /// </summary>
 public sealed class SentencePieceJsonTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("lfu-sp-").FullName;
+    readonly TempFolder _temp = new("lfu-sp-");
+    string _dir => _temp.Path;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     internal static JsonObject BuildTokenizerJson(bool legacy)
     {
@@ -87,7 +88,7 @@ public sealed class SentencePieceJsonTests : IDisposable
     }
 
     [Fact]
-    public void Special_ids_and_vocabulary()
+    public void SpecialIdsAndVocabulary()
     {
         HfTokenizer tokenizer = Load(legacy: true);
         Assert.Equal(1, tokenizer.BosId);

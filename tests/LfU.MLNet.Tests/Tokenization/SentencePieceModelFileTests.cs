@@ -10,9 +10,10 @@ namespace LfU.MLNet.Tests.Tokenization;
 /// </summary>
 public sealed class SentencePieceModelFileTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("lfu-spm").FullName;
+    readonly TempFolder _temp = new("lfu-spm");
+    string _dir => _temp.Path;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     // SentencePiece piece types.
     const int Normal = 1, Unknown = 2, Control = 3, Byte = 6;

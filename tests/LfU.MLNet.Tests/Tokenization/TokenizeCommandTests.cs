@@ -8,12 +8,13 @@ namespace LfU.MLNet.Tests.Tokenization;
 [Collection("Console")]
 public sealed class TokenizeCommandTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("lfu-tokcli-").FullName;
+    readonly TempFolder _temp = new("lfu-tokcli-");
+    string _dir => _temp.Path;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
-    public void Writes_the_fixture_fields_for_every_line()
+    public void WritesTheFixtureFieldsForEveryLine()
     {
         JsonElement[] cases = TokenizerFixtures.Fixture("qwen3").GetProperty("cases").EnumerateArray().ToArray();
         string input = Path.Combine(_dir, "texts.jsonl"), output = Path.Combine(_dir, "ids.jsonl");
@@ -55,7 +56,7 @@ public sealed class TokenizeCommandTests : IDisposable
     }
 
     [Fact]
-    public void A_bad_line_fails_with_its_line_number()
+    public void ABadLineFailsWithItsLineNumber()
     {
         string input = Path.Combine(_dir, "texts.jsonl"), output = Path.Combine(_dir, "ids.jsonl");
         File.WriteAllLines(input, ["{\"text\": \"ok\"}", "{\"text\": 3}"]);

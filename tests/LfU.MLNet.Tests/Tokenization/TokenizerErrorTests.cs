@@ -7,9 +7,10 @@ namespace LfU.MLNet.Tests.Tokenization;
 /// <summary>Malformed or unsupported tokenizer files fail with a message naming the file and field.</summary>
 public sealed partial class TokenizerErrorTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("lfu-tokerr-").FullName;
+    readonly TempFolder _temp = new("lfu-tokerr-");
+    string _dir => _temp.Path;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     string LoadError(Action<JsonObject> edit)
     {
@@ -17,21 +18,21 @@ public sealed partial class TokenizerErrorTests : IDisposable
     }
 
     [Fact]
-    public void Unsupported_model_type_names_the_field()
+    public void UnsupportedModelTypeNamesTheField()
     {
         string message = LoadError(j => j["model"]!["type"] = "WordPiece");
         Assert.Equal("tokenizer.json: model.type 'WordPiece' is not supported (supported model types: BPE).", message);
     }
 
     [Fact]
-    public void Unsupported_pre_tokenizer_names_the_field()
+    public void UnsupportedPreTokenizerNamesTheField()
     {
         string message = LoadError(j => j["pre_tokenizer"] = new JsonObject { ["type"] = "BertPreTokenizer" });
         Assert.StartsWith("tokenizer.json: pre_tokenizer.type 'BertPreTokenizer' is not supported", message);
     }
 
     [Fact]
-    public void Missing_vocab_and_bad_merge_are_named()
+    public void MissingVocabAndBadMergeAreNamed()
     {
         Assert.Equal("tokenizer.json: model.vocab is missing.", LoadError(j => j["model"]!.AsObject().Remove("vocab")));
         Assert.Contains("model.merges[0]", LoadError(j => j["model"]!["merges"]!.AsArray().Insert(0, "nospace")));
@@ -39,7 +40,7 @@ public sealed partial class TokenizerErrorTests : IDisposable
     }
 
     [Fact]
-    public void Bad_json_and_missing_files_are_clear()
+    public void BadJsonAndMissingFilesAreClear()
     {
         File.WriteAllText(Path.Combine(_dir, "tokenizer.json"), "{ not json");
         Assert.StartsWith("tokenizer.json: not valid JSON", Assert.Throws<InvalidDataException>(() => HfTokenizer.FromFolder(_dir)).Message);
@@ -49,7 +50,7 @@ public sealed partial class TokenizerErrorTests : IDisposable
     }
 
     [Fact]
-    public void Unknown_special_token_in_config_is_named()
+    public void UnknownSpecialTokenInConfigIsNamed()
     {
         File.WriteAllText(Path.Combine(_dir, "tokenizer.json"), SentencePieceJsonTests.BuildTokenizerJson(legacy: false).ToJsonString());
         File.WriteAllText(Path.Combine(_dir, "tokenizer_config.json"), """{"eos_token": "<|nope|>"}""");

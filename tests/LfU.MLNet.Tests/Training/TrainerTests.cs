@@ -16,12 +16,10 @@ public sealed class GlobalTorchRandomState;
 [Collection(nameof(GlobalTorchRandomState))]
 public sealed class TrainerTests : IDisposable
 {
-    readonly string _folder = Path.Combine(Path.GetTempPath(), "lfu-trainer-" + Guid.NewGuid().ToString("N"));
+    readonly TempFolder _temp = new("lfu-trainer-");
+    string _folder => _temp.Path;
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
-    }
+    public void Dispose() => _temp.Dispose();
 
     static CausalLM TinyModel(ScalarType dtype = ScalarType.Float32) => PretrainedModel.Load(FixturePaths.Model("llama-tiny"), dtype);
 
