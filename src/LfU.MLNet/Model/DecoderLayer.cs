@@ -22,9 +22,11 @@ public sealed class DecoderLayer : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache, int layer)
+    /// <param name="mlpOutput">Applied to the MLP's output before the residual add (steering), or null.</param>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache, int layer, Func<Tensor, Tensor>? mlpOutput = null)
     {
         x = x + self_attn.Forward(input_layernorm.forward(x), cos, sin, mask, cache, layer);
-        return x + mlp.forward(post_attention_layernorm.forward(x));
+        var m = mlp.forward(post_attention_layernorm.forward(x)); // (B, T, C)
+        return x + (mlpOutput is null ? m : mlpOutput(m));
     }
 }

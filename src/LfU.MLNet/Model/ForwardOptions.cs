@@ -20,6 +20,9 @@ public sealed class ForwardOptions
     public bool LastPositionOnly { get; init; }
     /// <summary>One vector per decoder layer added to that layer's output (RepS steering); recorded states include it.</summary>
     public IReadOnlyList<Tensor>? LayerSteering { get; init; }
+    /// <summary>Applied to each decoder layer's MLP output before its residual add, given the layer's index (the
+    /// official LfU code's steering site).</summary>
+    public Func<int, Tensor, Tensor>? MlpOutputTransform { get; init; }
     /// <summary>Applied to the token embeddings before the first layer (NEFTune noise).</summary>
     public Func<Tensor, Tensor>? EmbeddingTransform { get; init; }
     /// <summary>

@@ -18,6 +18,7 @@ public static class ObjectiveRegistry
         new(LfULoraObjective.RegistryName, "LfU, perturbing the LoRA adapter weights (α, λ)", LfULoraObjective.FromParameters),
         new(LfULoraMultiStepObjective.RegistryName, "LfU-LoRA with k ascent steps of α / k (α, λ, k)", LfULoraMultiStepObjective.FromParameters),
         new(LfURepsObjective.RegistryName, "LfU, steering each layer's output (α, λ)", LfURepsObjective.FromParameters),
+        new(LfURepsRelativeObjective.RegistryName, "LfU, turning each MLP output by a relative step (α, λ), the official code's form", LfURepsRelativeObjective.FromParameters),
         new(NEFTuneObjective.RegistryName, "noisy input embeddings (noise α)", NEFTuneObjective.FromParameters),
         new(L2Objective.RegistryName, "SFT + weight · Σ‖θ − θ₀‖²", L2Objective.FromParameters),
         new(L1Objective.RegistryName, "SFT + weight · Σ|θ − θ₀|", L1Objective.FromParameters),
