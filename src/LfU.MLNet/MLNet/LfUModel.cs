@@ -193,7 +193,7 @@ public sealed class LfUModel : ITextModel
         ArgumentNullException.ThrowIfNull(responses);
         if (prompts.Count != responses.Count) throw new ArgumentException($"{prompts.Count} prompts but {responses.Count} responses; give one response per prompt.");
         var results = new (double, double)[prompts.Count];
-        const int chunkSize = 8;
+        int chunkSize = LfUTransformer.DefaultBatchSize; // rows scored together, as the transformer batches them
         for (int start = 0; start < prompts.Count; start += chunkSize)
         {
             var rows = new List<(int Index, TrainingExample Example)>();

@@ -4,18 +4,6 @@ using LfU.MLNet.Training;
 
 namespace LfU.MLNet;
 
-/// <summary>Where training and inference run.</summary>
-public enum ComputeDevice
-{
-    /// <summary>CUDA when <c>MLContext.GpuDeviceId</c> is set, else CPU.</summary>
-    Auto,
-    /// <summary>The CPU.</summary>
-    Cpu,
-    /// <summary>A CUDA GPU (<c>MLContext.GpuDeviceId</c>, default 0); needs an NVIDIA driver for CUDA 12 and TorchSharp's CUDA
-    /// backend: reference TorchSharp-cuda-linux or TorchSharp-cuda-windows of TorchSharp's version (0.107.0) instead of TorchSharp-cpu.</summary>
-    Cuda,
-}
-
 /// <summary>
 /// Options of <see cref="LfUEstimator"/>. Defaults are the LfU paper's: LoRA r = 8, alpha = 16 on every linear layer,
 /// LfU with α = 0.1 and λ = 5, learning rate 1e-4, cosine schedule with 10 % warm-up, 3 epochs, alpaca template.
@@ -118,7 +106,7 @@ public sealed class LfUOptions
     /// <summary>How the fitted transformer generates (greedy, 128 new tokens by default); saved with the model.</summary>
     public GenerationSettings Generation { get; set; } = new();
     /// <summary>Rows per generation batch in <c>Transform</c>. Default 8.</summary>
-    public int InferenceBatchSize { get; set; } = 8;
+    public int InferenceBatchSize { get; set; } = LfUTransformer.DefaultBatchSize;
     /// <summary>Embed the merged weights in saved model zips, so they load without the base model folder. Default false.</summary>
     public bool EmbedWeightsInSavedModel { get; set; }
 

@@ -3,26 +3,6 @@ using LfU.MLNet.Objectives;
 
 namespace LfU.MLNet.Training;
 
-/// <summary>Which weights training updates.</summary>
-public enum FineTuning
-{
-    /// <summary>A LoRA adapter on the block projections; the base weights stay frozen.</summary>
-    Lora,
-    /// <summary>Every base weight (float32 master copies are kept when the model is in half precision).</summary>
-    Full,
-}
-
-/// <summary>How the learning rate moves over the optimizer steps (Hugging Face's schedules of the same names).</summary>
-public enum LearningRateSchedule
-{
-    /// <summary>Linear warm-up, then half a cosine period down to zero.</summary>
-    Cosine,
-    /// <summary>Linear warm-up, then a straight line down to zero.</summary>
-    Linear,
-    /// <summary>Linear warm-up, then the base rate throughout.</summary>
-    Constant,
-}
-
 /// <summary>Settings of the training loop. Defaults are the LfU paper's.</summary>
 public sealed record TrainerOptions
 {
