@@ -43,15 +43,7 @@ public class LfURepsRelativeObjectiveTests
         Assert.True(cosine.min().item<double>() >= 0.99, $"spread {spread}: worst cosine {cosine.min().item<double>():F4}");
     }
 
-    static (CausalLM Model, List<Parameter> Trainable, TokenBatch Batch) Fixture()
-    {
-        var model = PretrainedModel.Load(Path.Combine(FixturePaths.Lfu, "base"), ScalarType.Float64, CPU);
-        PeftAdapter.Load(model, Path.Combine(FixturePaths.Lfu, "adapter"), ScalarType.Float64);
-        var trainable = LoraAdapters.Parameters(model).Select(p => p.Parameter).ToList();
-        using var expected = SafeTensorsFile.Open(Path.Combine(FixturePaths.Lfu, "expected.safetensors"));
-        var batch = new TokenBatch(expected.Read("batch.input_ids"), expected.Read("batch.attention_mask"), expected.Read("batch.labels"));
-        return (model, trainable, batch);
-    }
+    static (CausalLM Model, List<Parameter> Trainable, TokenBatch Batch) Fixture() => LfUStepFixture.Load();
 
     static Tensor[] Gradients(TrainingObjective objective)
     {
