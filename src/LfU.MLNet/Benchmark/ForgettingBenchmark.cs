@@ -98,7 +98,7 @@ internal sealed class ForgettingBenchmark
         probe.Dispose();
         string fingerprint = ModelFingerprint.Of(modelFolder);
         // One benchmark per results folder: two would overwrite each other's results.csv after every run.
-        using var outputLock = IO.FolderLock.Acquire(_options.OutputFolder, "benchmark");
+        using var outputLock = FolderLock.Acquire(_options.OutputFolder, "benchmark");
         if (outputLock.TakeOverWarning is { } warning) _log.WriteLine(warning);
         var previous = PrepareOutputFolder(plan, fingerprint);
         if (_options.ReportOnly)
@@ -322,7 +322,7 @@ internal sealed class ForgettingBenchmark
 
     /// <summary>What the output folder holds besides this run's lock.</summary>
     static List<string> Contents(string folder) => !Directory.Exists(folder) ? []
-        : Directory.EnumerateFileSystemEntries(folder).Where(e => !IO.FolderLock.IsLockFile(Path.GetFileName(e))).ToList();
+        : Directory.EnumerateFileSystemEntries(folder).Where(e => !FolderLock.IsLockFile(Path.GetFileName(e))).ToList();
 
     /// <summary>Everything besides the per-run hyper-parameters (which results.csv records) that a result depends on.</summary>
     string SettingsJson(string fingerprint)

@@ -126,8 +126,7 @@ public sealed class CausalLM : nn.Module
             throw new ArgumentException($"LayerSteering has {steering.Count} vectors; the model has {LayerCount} layers.");
         for (int i = 0; i < LayerCount; i++)
         {
-            int layer = i;
-            x = model.layers[i].Forward(x, cos, sin, attend, cache, i, options.MlpOutputTransform is { } transform ? m => transform(layer, m) : null);
+            x = model.layers[i].Forward(x, cos, sin, attend, cache, i, options.MlpOutputTransform);
             if (steering is not null) x = x + steering[i];
             if (hidden is not null && i < LayerCount - 1) hidden.Add(x);
         }

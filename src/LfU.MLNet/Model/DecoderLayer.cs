@@ -22,11 +22,17 @@ public sealed class DecoderLayer : nn.Module
         RegisterComponents();
     }
 
-    /// <param name="mlpOutput">Applied to the MLP's output before the residual add (steering), or null.</param>
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache, int layer, Func<Tensor, Tensor>? mlpOutput = null)
+    /// <param name="x">(B, T, C)</param>
+    /// <param name="cos">(B, T, hs)</param>
+    /// <param name="sin">(B, T, hs)</param>
+    /// <param name="mask">(B, 1, T, S) bool, true where a query may attend to a key</param>
+    /// <param name="cache">keys and values of earlier positions, or null</param>
+    /// <param name="layer">this layer's index</param>
+    /// <param name="mlpOutput">Applied to the MLP's output before the residual add, given <paramref name="layer"/> (steering), or null.</param>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache, int layer, Func<int, Tensor, Tensor>? mlpOutput = null)
     {
         x = x + self_attn.Forward(input_layernorm.forward(x), cos, sin, mask, cache, layer);
         var m = mlp.forward(post_attention_layernorm.forward(x)); // (B, T, C)
-        return x + (mlpOutput is null ? m : mlpOutput(m));
+        return x + (mlpOutput is null ? m : mlpOutput(layer, m));
     }
 }

@@ -45,10 +45,8 @@ public sealed record LfULoraMultiStepObjective : LfUObjective
 
     internal override ObjectiveStep CreateStep(ObjectiveContext context) => new LfULoraStep(context, this, AscentBatch, AscentSteps);
 
-    internal static TrainingObjective FromParameters(ObjectiveParameters p) => new LfULoraMultiStepObjective
+    internal static TrainingObjective FromParameters(ObjectiveParameters p) => WithSharedParameters(new LfULoraMultiStepObjective
     {
-        Alpha = p.Alpha ?? DefaultAlpha, Lambda = p.Lambda ?? LfULoraObjective.DefaultLambda, AscentBatch = p.AscentBatch ?? AscentBatchMode.SameBatch,
-        AscentSteps = p.AscentSteps ?? DefaultAscentSteps,
-        Consistency = p.Consistency ?? ConsistencyMeasure.Mse, HiddenStateFrom = p.HiddenStateFrom ?? 0, HiddenStateTo = p.HiddenStateTo,
-    };
+        AscentBatch = p.AscentBatch ?? AscentBatchMode.SameBatch, AscentSteps = p.AscentSteps ?? DefaultAscentSteps,
+    }, p);
 }

@@ -42,9 +42,6 @@ public sealed record LfULoraObjective : LfUObjective
 
     internal override ObjectiveStep CreateStep(ObjectiveContext context) => new LfULoraStep(context, this, AscentBatch, ascentSteps: 1);
 
-    internal static TrainingObjective FromParameters(ObjectiveParameters p) => new LfULoraObjective
-    {
-        Alpha = p.Alpha ?? DefaultAlpha, Lambda = p.Lambda ?? DefaultLambda, AscentBatch = p.AscentBatch ?? AscentBatchMode.SameBatch,
-        Consistency = p.Consistency ?? ConsistencyMeasure.Mse, HiddenStateFrom = p.HiddenStateFrom ?? 0, HiddenStateTo = p.HiddenStateTo,
-    };
+    internal static TrainingObjective FromParameters(ObjectiveParameters p) =>
+        WithSharedParameters(new LfULoraObjective { AscentBatch = p.AscentBatch ?? AscentBatchMode.SameBatch }, p);
 }

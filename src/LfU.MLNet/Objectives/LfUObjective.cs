@@ -37,6 +37,19 @@ public abstract record LfUObjective : TrainingObjective
                 $"Hidden-state range [{HiddenStateFrom}, {to}] is invalid for a model with {layers} layers: indices run from 0 (embeddings) to {layers} (after the final norm).");
     }
 
+    /// <summary>
+    /// <paramref name="objective"/> with the settings every LfU kind shares taken from <paramref name="parameters"/>
+    /// where given (α, λ, the consistency and its hidden-state range); unset ones keep the kind's defaults.
+    /// </summary>
+    private protected static T WithSharedParameters<T>(T objective, ObjectiveParameters parameters) where T : LfUObjective => objective with
+    {
+        Alpha = parameters.Alpha ?? objective.Alpha,
+        Lambda = parameters.Lambda ?? objective.Lambda,
+        Consistency = parameters.Consistency ?? objective.Consistency,
+        HiddenStateFrom = parameters.HiddenStateFrom ?? objective.HiddenStateFrom,
+        HiddenStateTo = parameters.HiddenStateTo ?? objective.HiddenStateTo,
+    };
+
     /// <summary>The consistency these settings compute, for a model with <paramref name="layers"/> decoder layers.</summary>
     internal HiddenStateConsistency ConsistencyFor(int layers) => new(Consistency, HiddenStateFrom, HiddenStateTo ?? layers);
 }

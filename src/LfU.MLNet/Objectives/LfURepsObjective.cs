@@ -31,11 +31,7 @@ public sealed record LfURepsObjective : LfUObjective
 
     internal override ObjectiveStep CreateStep(ObjectiveContext context) => new Step(context, this);
 
-    internal static TrainingObjective FromParameters(ObjectiveParameters p) => new LfURepsObjective
-    {
-        Alpha = p.Alpha ?? DefaultAlpha, Lambda = p.Lambda ?? DefaultLambda,
-        Consistency = p.Consistency ?? ConsistencyMeasure.Mse, HiddenStateFrom = p.HiddenStateFrom ?? 0, HiddenStateTo = p.HiddenStateTo,
-    };
+    internal static TrainingObjective FromParameters(ObjectiveParameters p) => WithSharedParameters(new LfURepsObjective(), p);
 
     sealed class Step(ObjectiveContext context, LfURepsObjective objective) : LfUStep(context, objective)
     {

@@ -39,11 +39,7 @@ public sealed record LfURepsRelativeObjective : LfUObjective
 
     internal override ObjectiveStep CreateStep(ObjectiveContext context) => new Step(context, this);
 
-    internal static TrainingObjective FromParameters(ObjectiveParameters p) => new LfURepsRelativeObjective
-    {
-        Alpha = p.Alpha ?? DefaultAlpha, Lambda = p.Lambda ?? DefaultLambda,
-        Consistency = p.Consistency ?? ConsistencyMeasure.Mse, HiddenStateFrom = p.HiddenStateFrom ?? 0, HiddenStateTo = p.HiddenStateTo,
-    };
+    internal static TrainingObjective FromParameters(ObjectiveParameters p) => WithSharedParameters(new LfURepsRelativeObjective(), p);
 
     sealed class Step(ObjectiveContext context, LfURepsRelativeObjective objective) : LfUStep(context, objective)
     {
