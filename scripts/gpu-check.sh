@@ -61,7 +61,11 @@ size=$(du -sm "$repo/.gpu" | cut -f1)
 echo "== .gpu/ holds ${size} MiB (the carry limit is 64 MiB)"
 [ "$size" -lt 64 ] || { echo "gpu-check.sh: .gpu/ is ${size} MiB, over the 64 MiB carry limit." >&2; exit 1; }
 cat <<'RUN'
-== ready. On the GPU machine (device tool `run`, from the repository root):
+== ready. The device tool copies tracked files as well, and data/ + tests/ (40 MiB) with .gpu/ pass its 64 MiB; leave
+   them out of the index for the call (the files stay on disk):
+   before:    git rm -r -q --cached data tests && printf 'data/\ntests/\n' >> .git/info/exclude
+   after:     git reset -q && sed -i '/^data\/$/d;/^tests\/$/d' .git/info/exclude
+== On the GPU machine (device tool `run`, from the repository root):
    command:   bash .gpu/gpu-run.sh lfu.dll gpu-check --output $OUT
    carry:     [".gpu"]
    timeout_s: 540

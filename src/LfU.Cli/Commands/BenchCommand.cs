@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using LfU.MLNet.Adapters;
 using LfU.MLNet.Checkpoints;
 using LfU.MLNet.Model;
@@ -91,7 +92,19 @@ internal static class BenchCommand
         var rows = new List<BenchObjectiveRow>();
         foreach (string name in names)
         {
-            var r = StepBenchmark.Run(model, name, batch, sequence, steps, warmup, memory);
+            BenchmarkResult r;
+            try
+            {
+                r = StepBenchmark.Run(model, name, batch, sequence, steps, warmup, memory);
+            }
+            catch (Exception e) when (IsOutOfMemory(e))
+            {
+                // One objective too big for the device at this shape is a result, not the end of the run: the others
+                // (and PyTorch's side) still get measured. Its step's tensors went with their dispose scopes.
+                rows.Add(BenchObjectiveRow.OutOfMemory(name, memory.PeakBytes is long pb ? pb / (double)(1L << 30) : null, CliApp.OneLine(e)));
+                Console.WriteLine($"| {name} | out of memory at batch {batch} × seq {sequence} | | {FormatBytes(memory.PeakBytes)} | | |");
+                continue;
+            }
             double tflops = r.FlopsPerSecond / 1e12;
             rows.Add(new BenchObjectiveRow(r.Objective, r.MedianSeconds * 1000, r.TokensPerSecond,
                 r.PeakMemoryBytes is long b ? b / (double)(1L << 30) : null, tflops, peakTflops is double p ? tflops / p : null));
@@ -109,7 +122,7 @@ internal static class BenchCommand
         if (pytorchScript is not null)
         {
             model.Dispose(); // free the device for the PyTorch process
-            var ours = rows.ToDictionary(r => r.Objective, r => r.MedianMs);
+            var ours = rows.Where(r => r.Error is null).ToDictionary(r => r.Objective, r => r.MedianMs);
             IReadOnlyList<PyTorchReference.Timing> theirs;
             try
             {
@@ -126,6 +139,11 @@ internal static class BenchCommand
         }
         return 0;
     }
+
+    /// <summary>True for libtorch's allocation failures (CUDA's "out of memory", the CPU allocator's "can't allocate memory").</summary>
+    internal static bool IsOutOfMemory(Exception e) =>
+        e is ExternalException or OutOfMemoryException &&
+        (e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("can't allocate memory", StringComparison.OrdinalIgnoreCase));
 
     static string FormatBytes(long? bytes) => bytes is long b
         ? string.Create(CultureInfo.InvariantCulture, $"{b / (double)(1L << 30):F2} GiB")

@@ -62,7 +62,7 @@ internal static class BenchCheck
         text.AppendLine("| objective | median step (ms) | tokens/s | peak memory (GiB) | matmul TFLOP/s | MFU (vs step a) |");
         text.AppendLine("|---|---:|---:|---:|---:|---:|");
         foreach (var r in record.Objectives)
-            text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            text.AppendLine(r.Error is not null ? $"| {r.Objective} | out of memory | | {(r.PeakGiB is double og ? og.ToString("F2", CultureInfo.InvariantCulture) : "n/a")} | | |" :string.Create(CultureInfo.InvariantCulture,
                 $"| {r.Objective} | {r.MedianMs:F1} | {r.TokensPerSecond:F0} | {(r.PeakGiB is double g ? g.ToString("F2", CultureInfo.InvariantCulture) : "n/a")} | {r.Tflops:F2} | {(r.Mfu is double m ? $"{100 * m:F1}%" : "n/a")} |"));
         text.AppendLine();
         text.AppendLine($"Our peak memory: {record.MemoryMeasure}. PyTorch's: torch.cuda.max_memory_allocated per variant.");
@@ -70,8 +70,14 @@ internal static class BenchCheck
 
         var data = JsonSerializer.SerializeToNode(record, BenchRecord.Json)!.AsObject();
         data["label"] = shape.Label;
-        string summary = string.Join(", ", record.Objectives.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Objective} {r.MedianMs:F0} ms")));
+        string summary = string.Join(", ", record.Objectives.Select(r => r.Error is not null ? $"{r.Objective} out of memory" : string.Create(CultureInfo.InvariantCulture, $"{r.Objective} {r.MedianMs:F0} ms")));
         var status = CheckStatus.Pass;
+        foreach (var r in record.Objectives.Where(r => r.Error is not null))
+        {
+            text.AppendLine($"{r.Objective}: {r.Error}");
+            text.AppendLine();
+            status = CheckStatus.Fail; // PyTorch runs every objective at this shape on the same card
+        }
         if (!withPyTorch)
         {
             text.AppendLine("PyTorch: not run (dry run: no GPU, no PyTorch); the comparison table and the targets appear here on the GPU machine.");
@@ -129,8 +135,8 @@ internal static class BenchCheck
         Add("LfU-LoRA same batch / PyTorch official step", Ratio("lfu-lora", "lfu_official_3f3b"), 0.5);
         Add("LfU-LoRA same batch / PyTorch same-batch step", Ratio("lfu-lora", "lfu_same_batch_2f2b"), 0.8);
         Add("SFT / PyTorch+peft SFT step", Ratio("sft", "sft"), 1.0);
-        double? sftPeak = record.Objectives.FirstOrDefault(o => o.Objective == "sft")?.PeakGiB;
-        double? lfuPeak = record.Objectives.FirstOrDefault(o => o.Objective == "lfu-lora")?.PeakGiB;
+        double? sftPeak = record.Objectives.FirstOrDefault(o => o.Objective == "sft" && o.Error is null)?.PeakGiB;
+        double? lfuPeak = record.Objectives.FirstOrDefault(o => o.Objective == "lfu-lora" && o.Error is null)?.PeakGiB;
         if (sftPeak is double sp && lfuPeak is double lp && sp > 0) Add("LfU-LoRA peak / our SFT peak", lp / sp, 1.1);
         return targets;
     }

@@ -55,9 +55,8 @@ internal static class DeviceCheck
     static double MatmulTflops(Device device, int n, int repeats, CancellationToken cancellationToken)
     {
         using var scope = NewDisposeScope();
-        using var generator = new Generator(0, device);
-        var a = randn(new long[] { n, n }, dtype: ScalarType.BFloat16, device: device, generator: generator);
-        var b = randn(new long[] { n, n }, dtype: ScalarType.BFloat16, device: device, generator: generator);
+        var a = randn(new long[] { n, n }, dtype: ScalarType.BFloat16, device: device);
+        var b = randn(new long[] { n, n }, dtype: ScalarType.BFloat16, device: device);
         void Sync() { if (device.type == DeviceType.CUDA) torch.cuda.synchronize(); }
         for (int i = 0; i < 3; i++) using (matmul(a, b)) { }
         Sync();

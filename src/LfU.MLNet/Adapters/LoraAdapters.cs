@@ -17,7 +17,7 @@ public static class LoraAdapters
     public static IReadOnlyList<(string Name, Parameter Parameter)> Attach(CausalLM model, LoraConfig config, long seed, ScalarType dtype = ScalarType.Float32)
     {
         config.Validate();
-        using var generator = new Generator((ulong)seed, model.Device);
+        using var generator = SeededRandom.Create(seed);
         foreach (var (name, layer) in model.BlockLinears())
             if (config.TargetModules.Contains(name[(name.LastIndexOf('.') + 1)..]))
                 layer.AddLora(config.Rank, config.Alpha, config.Dropout, config.UseRsLora, dtype, generator);

@@ -78,7 +78,8 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         // kaiming_uniform_(a=√5) reduces to U(-1/√fan_in, 1/√fan_in); written out to take a seeded generator.
         double bound = 1.0 / Math.Sqrt(InFeatures);
         // Tensor.uniform_, not nn.init.uniform_: TorchSharp 0.107's nn.init ignores the generator.
-        lora_A!.weight!.uniform_(-bound, bound, generator);
+        if (generator is null) lora_A!.weight!.uniform_(-bound, bound);
+        else SeededRandom.Uniform_(lora_A!.weight!, -bound, bound, generator);
         lora_B!.weight!.zero_();
     }
 

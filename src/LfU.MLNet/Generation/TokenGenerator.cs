@@ -49,7 +49,7 @@ public static class TokenGenerator
 
         using var noGrad = no_grad();
         using var cache = new KvCache(model.LayerCount);
-        using var rng = sampling.IsGreedy ? null : new Generator((ulong)sampling.Seed, model.Device);
+        using var rng = sampling.IsGreedy ? null : SeededRandom.Create(sampling.Seed);
         var device = model.Device;
         var next = inputIds.to(device);
         var mask = attentionMask.to(device);
@@ -93,6 +93,6 @@ public static class TokenGenerator
             var dropInOriginalOrder = zeros_like(drop).scatter(-1, order, drop);
             scaled = scaled.masked_fill(dropInOriginalOrder, double.NegativeInfinity);
         }
-        return multinomial(scaled.softmax(-1), 1, false, rng).squeeze(-1);
+        return SeededRandom.Multinomial(scaled.softmax(-1), rng!).squeeze(-1); // not greedy, so the caller made a generator
     }
 }

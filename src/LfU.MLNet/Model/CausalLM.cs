@@ -83,13 +83,18 @@ public sealed class CausalLM : nn.Module
     public void InitializeWeights(double std, long seed)
     {
         using var _ = no_grad();
-        var gen = new Generator((ulong)seed, Device);
+        // SeededRandom's CPU stream gives the same weights on every device but draws ~30 M values/s: minutes for an 8B
+        // model. On CUDA the device's own generator, seeded here, draws them at once (same seed, same weights on CUDA).
+        bool onCuda = Device.type == DeviceType.CUDA;
+        if (onCuda) cuda.manual_seed(seed);
+        using var gen = SeededRandom.Create(seed);
         foreach (var (name, p) in named_parameters())
         {
             if (name.Contains("lora_")) continue;
             if (name.EndsWith("norm.weight")) p.fill_(1.0);
             else if (name.EndsWith(".bias")) p.zero_();
-            else p.normal_(0, std, gen); // not nn.init.normal_: TorchSharp 0.107's nn.init ignores the generator
+            else if (onCuda) p.normal_(0, std);
+            else SeededRandom.Normal_(p, 0, std, gen); // not nn.init.normal_: TorchSharp 0.107's nn.init ignores the generator
         }
     }
 
@@ -126,8 +131,14 @@ public sealed class CausalLM : nn.Module
             throw new ArgumentException($"LayerSteering has {steering.Count} vectors; the model has {LayerCount} layers.");
         for (int i = 0; i < LayerCount; i++)
         {
-            x = model.layers[i].Forward(x, cos, sin, attend, cache, i, options.MlpOutputTransform);
-            if (steering is not null) x = x + steering[i];
+            // A layer's temporaries die with its scope: autograd keeps what backward needs, and frees it as backward
+            // passes. Held to the caller's step scope instead, they doubled peak device memory (H200, 1B shape).
+            using var layerScope = NewDisposeScope();
+            var y = model.layers[i].Forward(x, cos, sin, attend, cache, i, options.MlpOutputTransform); // (B, T, C)
+            if (steering is not null) y = y + steering[i];
+            var previous = x;
+            x = layerScope.MoveToOuter(y);
+            if (i > 0 && hidden is null) previous.Dispose(); // an earlier layer's output: autograd keeps what it needs
             if (hidden is not null && i < LayerCount - 1) hidden.Add(x);
         }
         x = model.norm.forward(x);
@@ -182,9 +193,10 @@ public sealed class CausalLM : nn.Module
     /// </summary>
     public static Tensor CrossEntropy(Tensor logits, Tensor labels)
     {
+        using var scope = NewDisposeScope(); // the float32 copy of the logits (B·T·V) is not needed past the loss
         long V = logits.shape[^1];
         var shifted = nn.functional.pad(labels[.., 1..], new long[] { 0, 1 }, value: -100); // (B, T)
-        return nn.functional.cross_entropy(logits.to(ScalarType.Float32).reshape(-1, V), shifted.reshape(-1), ignore_index: -100);
+        return scope.MoveToOuter(nn.functional.cross_entropy(logits.to(ScalarType.Float32).reshape(-1, V), shifted.reshape(-1), ignore_index: -100));
     }
 
     protected override void Dispose(bool disposing)

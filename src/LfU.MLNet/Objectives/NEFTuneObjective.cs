@@ -1,3 +1,4 @@
+using LfU.MLNet.Model;
 using System.Globalization;
 using static TorchSharp.torch;
 
@@ -42,7 +43,7 @@ public sealed record NEFTuneObjective : TrainingObjective
         Tensor Noise(Tensor embeddings)
         {
             double magnitude = noiseAlpha / Math.Sqrt(embeddings.shape[1] * embeddings.shape[2]);
-            var noise = empty_like(embeddings).uniform_(-magnitude, magnitude, Random);
+            var noise = SeededRandom.UniformLike(embeddings, -magnitude, magnitude, Random);
             return embeddings + noise;
         }
     }

@@ -20,7 +20,7 @@ internal abstract class ObjectiveStep : IDisposable
     {
         Model = context.Model;
         Trainable = context.Trainable;
-        _rng = new Generator((ulong)context.Seed, context.Model.Device);
+        _rng = SeededRandom.Create(context.Seed);
     }
 
     /// <summary>The generator behind the objective's own randomness (its state is checkpointed).</summary>

@@ -81,8 +81,8 @@ internal static class StepBenchmark
 
     static TokenBatch RandomBatch(CausalLM model, int batch, int sequence, int seed)
     {
-        using var generator = new Generator((ulong)seed, model.Device);
-        var ids = randint(0, model.Config.VocabSize, new long[] { batch, sequence }, dtype: ScalarType.Int64, device: model.Device, generator: generator); // (B, T)
+        using var generator = SeededRandom.Create(seed);
+        var ids = SeededRandom.Integers(0, model.Config.VocabSize, new long[] { batch, sequence }, model.Device, generator); // (B, T)
         var labels = ids.clone();
         labels[.., ..(sequence / 4)] = tensor(-100L);
         return new TokenBatch(ids, ones_like(ids), labels);

@@ -74,6 +74,30 @@ public sealed class GpuCheckCommandTests : IDisposable
     }
 
     [Fact]
+    public void AnObjectiveOutOfMemoryIsARowThatSurvivesTheJsonAndSetsNoTarget()
+    {
+        var record = new LfU.Cli.Commands.BenchRecord("llama-3.1-8b.json", "cuda", "bfloat16", 4, 512, 6, 2, 8_000_000_000, "probe", 780,
+            [new("sft", 250, 8000, 30, 300, 0.4), LfU.Cli.Commands.BenchObjectiveRow.OutOfMemory("lfu-lora", 139.5, "CUDA out of memory. Tried to allocate 20.00 MiB")],
+            Comparisons: [new("a", "sft", "sft", 250, 270.7)]);
+        string json = Path.Combine(_folder, "bench.json");
+        record.Write(json);
+        var back = LfU.Cli.Commands.BenchRecord.Read(json);
+        Assert.StartsWith("CUDA out of memory", back.Objectives[1].Error);
+        Assert.True(double.IsNaN(back.Objectives[1].MedianMs));
+        Assert.Null(back.Objectives[0].Error);
+        Assert.Equal(new[] { "SFT / PyTorch+peft SFT step" }, BenchCheck.Targets(back).Select(t => t.What)); // no peak ratio from a failed row
+    }
+
+    [Fact]
+    public void OnlyAllocationFailuresCountAsOutOfMemory()
+    {
+        Assert.True(LfU.Cli.Commands.BenchCommand.IsOutOfMemory(new System.Runtime.InteropServices.ExternalException("CUDA out of memory. Tried to allocate 20.00 MiB.")));
+        Assert.True(LfU.Cli.Commands.BenchCommand.IsOutOfMemory(new System.Runtime.InteropServices.ExternalException("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")));
+        Assert.False(LfU.Cli.Commands.BenchCommand.IsOutOfMemory(new System.Runtime.InteropServices.ExternalException("Expected a 'cuda' device type for generator but found 'cpu'")));
+        Assert.False(LfU.Cli.Commands.BenchCommand.IsOutOfMemory(new InvalidOperationException("out of memory")));
+    }
+
+    [Fact]
     public void UnknownStepsAreAUsageError()
     {
         var outcome = CliRunner.Run("gpu-check", "--cpu-dry-run", "--output", _folder, "--root", TinyTextModel.RepositoryRoot(), "--only", "a,z");
