@@ -36,7 +36,7 @@ internal static class TrainCommand
         var objective = Choice("--objective", "Objective: " + string.Join("; ", ObjectiveRegistry.All.Select(e => $"{e.Name} ({e.Summary})")) + "; lfu = lfu-<perturbation>.",
             "lfu", [.. ObjectiveRegistry.Names, "lfu"]);
         var perturbation = Choice("--perturbation", "With --objective lfu: lora (weights) or reps (representation steering).", "lora", "lora", "reps");
-        var alpha = new Option<double>("--alpha") { Description = "LfU's ascent step size α.", DefaultValueFactory = _ => LfUObjective.DefaultAlpha };
+        var alpha = new Option<double?>("--alpha") { Description = $"LfU's ascent step size α (default {LfUObjective.DefaultAlpha} for lfu-lora, {LfURepsObjective.DefaultStep} for lfu-reps)." };
         var lambda = new Option<double?>("--lambda") { Description = $"LfU's consistency weight λ (default {LfULoraObjective.DefaultLambda} for lfu-lora, {LfURepsObjective.DefaultLambda} for lfu-reps)." };
         var ascentSteps = new Option<int?>("--ascent-steps") { Description = $"With --objective lfu-lora-multistep: the number k of ascent steps of α / k (default {LfULoraMultiStepObjective.DefaultAscentSteps})." };
         var ascentBatch = Choice("--ascent-batch", "Batch of LfU's ascent gradient: same (the training batch) or independent (another batch, as the official code).", "same", "same", "independent");
@@ -76,7 +76,7 @@ internal static class TrainCommand
         var overwrite = OutputFolder.OverwriteOption("Replace what --output holds; the new run is swapped in only once it finished, so a failed run leaves the old one whole.");
 
         CliOptions.InRange(alpha, 0, double.MaxValue, "0 or more (paper: 0.1)");
-        CliOptions.InRange(lambda, 0, double.MaxValue, "0 or more (paper: 5 for lora, 0.1 for reps)");
+        CliOptions.InRange(lambda, 0, double.MaxValue, "0 or more (paper: 5 for lora, 0.1 for reps; ours: 5 for both)");
         CliOptions.AtLeast(hiddenFrom, 0);
         CliOptions.AtLeast(hiddenTo, 0);
         CliOptions.InRange(noiseAlpha, 0, double.MaxValue, "0 or more");

@@ -11,10 +11,10 @@ public abstract record LfUObjective : TrainingObjective
     /// <summary>The LfU paper's ascent step size.</summary>
     public const double DefaultAlpha = 0.1;
 
-    /// <summary>The ascent step size α: the perturbation is α · g / ‖g‖₂ (one norm over all perturbed tensors). Default 0.1.</summary>
-    public double Alpha { get; init; } = DefaultAlpha;
+    /// <summary>The ascent step size α: the perturbation is α · g / ‖g‖₂ (one norm over all perturbed tensors). The default depends on the kind.</summary>
+    public virtual double Alpha { get; init; } = DefaultAlpha;
 
-    /// <summary>The consistency weight λ. The default depends on the kind (the paper's: 5 for LoRA, 0.1 for RepS).</summary>
+    /// <summary>The consistency weight λ. The default depends on the kind.</summary>
     public abstract double Lambda { get; init; }
 
     /// <summary>How the perturbed model's states are compared with the clean ones. Default MSE of hidden states.</summary>
@@ -29,7 +29,7 @@ public abstract record LfUObjective : TrainingObjective
     /// <inheritdoc/>
     public override void Validate(int layers)
     {
-        if (!(Alpha >= 0)) throw new ArgumentOutOfRangeException(nameof(Alpha), Alpha, $"LfU's ascent step α must be non-negative (paper: {DefaultAlpha}).");
+        if (!(Alpha >= 0)) throw new ArgumentOutOfRangeException(nameof(Alpha), Alpha, "LfU's ascent step α must be non-negative (paper: 0.1).");
         if (!(Lambda >= 0)) throw new ArgumentOutOfRangeException(nameof(Lambda), Lambda, "LfU's consistency weight λ must be non-negative (paper: 5 for LoRA, 0.1 for RepS).");
         int to = HiddenStateTo ?? layers;
         if (HiddenStateFrom < 0 || to > layers || HiddenStateFrom > to)
