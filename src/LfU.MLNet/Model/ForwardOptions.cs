@@ -18,7 +18,11 @@ public sealed class ForwardOptions
     public KvCache? Cache { get; init; }
     /// <summary>Compute logits for the last position only (generation: saves a (B, T, vocab) matmul).</summary>
     public bool LastPositionOnly { get; init; }
-    /// <summary>One vector per decoder layer added to that layer's output (RepS steering); recorded states include it.</summary>
+    /// <summary>
+    /// One vector per decoder layer added to that layer's output (RepS steering); recorded states include it. Vectors
+    /// in a wider dtype than the activations (float32 over bfloat16) widen the residual stream from that layer on, so a
+    /// small perturbation is not rounded away.
+    /// </summary>
     public IReadOnlyList<Tensor>? LayerSteering { get; init; }
     /// <summary>Applied to each decoder layer's MLP output before its residual add, given the layer's index (the
     /// official LfU code's steering site).</summary>
