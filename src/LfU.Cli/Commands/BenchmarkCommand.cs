@@ -15,7 +15,7 @@ internal static class BenchmarkCommand
         var model = new Option<string>("--model") { Description = "The pretrained base model folder (config.json, model.safetensors, tokenizer.json).", DefaultValueFactory = _ => "data/models/mini-world" };
         var data = new Option<string>("--data") { Description = "The mini-world data folder (lfu make-data).", DefaultValueFactory = _ => "data/mini-world" };
         var output = new Option<string>("--output") { Description = "Folder for results.csv, results.md, the charts and the predictions.", DefaultValueFactory = _ => "results/benchmark" };
-        var methods = new Option<string>("--methods") { Description = $"Comma-separated: {string.Join(", ", BenchmarkMethods.All.Select(m => m.Name()))}.", DefaultValueFactory = _ => string.Join(",", BenchmarkMethods.All.Select(m => m.Name())) };
+        var methods = new Option<string>("--methods") { Description = $"Comma-separated: {string.Join(", ", BenchmarkMethods.Known.Select(m => m.Name()))}.", DefaultValueFactory = _ => string.Join(",", BenchmarkMethods.All.Select(m => m.Name())) };
         var seeds = new Option<int>("--seeds") { Description = "Seeds per trained method (1..N); the base model runs once.", DefaultValueFactory = _ => 2 };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => d.Epochs };
         var maxSteps = new Option<int?>("--max-steps") { Description = "Optimizer steps per run, overriding --epochs (smoke tests)." };
@@ -26,7 +26,8 @@ internal static class BenchmarkCommand
         var repsAlpha = new Option<double>("--reps-alpha") { Description = "LfU-RepS's step α in the additive form h + α·d/‖d‖ (one norm over all layers); 0.1 changes nothing measurable on the mini world.", DefaultValueFactory = _ => d.RepsAlpha };
         var noiseAlpha = new Option<double>("--noise-alpha") { Description = "NEFTune's noise scale α.", DefaultValueFactory = _ => d.NoiseAlpha };
         var l2Weight = new Option<double>("--l2-weight") { Description = "The L2 baseline's penalty weight.", DefaultValueFactory = _ => d.L2Weight };
-        var sweep = new Option<string[]>("--sweep") { Description = "name=v1,v2,... (lambda, alpha, reps-alpha, epochs, lr, noise-alpha, l2-weight); repeatable: each sweep runs on its own, not as a grid.", AllowMultipleArgumentsPerToken = false };
+        var ascentSteps = new Option<int>("--ascent-steps") { Description = "lfu-lora-multistep's number k of ascent steps of α/k.", DefaultValueFactory = _ => d.AscentSteps };
+        var sweep = new Option<string[]>("--sweep") { Description = "name=v1,v2,... (lambda, alpha, reps-alpha, epochs, lr, noise-alpha, l2-weight, ascent-steps); repeatable: each sweep runs on its own, not as a grid.", AllowMultipleArgumentsPerToken = false };
         var grid = new Option<string[]>("--grid") { Description = "name=v1,v2,... repeatable: the parameters given with --grid are varied together (every combination a method uses), e.g. --grid lambda=1,5,20 --grid alpha=0.05,0.1,0.3.", AllowMultipleArgumentsPerToken = false };
         var precision = CliOptions.Precision("Training compute dtype: fp32 (exact), bf16 (mixed precision; about 2-3x faster on CPUs with AVX512-BF16, and the RepS steering then rounds), or auto.", "fp32");
         var attention = CliOptions.Attention("eager");
@@ -49,11 +50,12 @@ internal static class BenchmarkCommand
         CliOptions.AtLeast(testLimit, 0);
         CliOptions.AtLeast(oodLimit, 0);
         CliOptions.AtLeast(paraphraseLimit, 0);
+        CliOptions.AtLeast(ascentSteps, 1);
         CliOptions.InRange(lr, double.Epsilon, double.MaxValue, "positive");
         foreach (var weight in new[] { lambda, alpha, repsAlpha, noiseAlpha, l2Weight }) CliOptions.InRange(weight, 0, double.MaxValue, "0 or more");
         var command = new Command("benchmark", "Measure forgetting: fine-tune the mini-world base model with each method and seed; report in-domain, out-of-domain and paraphrase accuracy.")
         {
-            model, data, output, methods, seeds, epochs, maxSteps, lr, batch, lambda, alpha, repsAlpha, noiseAlpha, l2Weight, sweep, grid,
+            model, data, output, methods, seeds, epochs, maxSteps, lr, batch, lambda, alpha, repsAlpha, noiseAlpha, l2Weight, ascentSteps, sweep, grid,
             precision, attention, threads, testLimit, oodLimit, paraphraseLimit, maxNewTokens, evalBatch, template, device, resume, overwrite, reportOnly, quick,
         };
         command.SetAction(parse =>
@@ -81,7 +83,7 @@ internal static class BenchmarkCommand
                 Methods = BenchmarkMethods.ParseList(Value(methods, "base,sft,lfu-lora")),
                 Seeds = Value(seeds, 1),
                 Defaults = new Hyperparameters(Value(epochs, 3), parse.GetValue(lr), parse.GetValue(lambda), parse.GetValue(alpha),
-                    parse.GetValue(repsAlpha), parse.GetValue(noiseAlpha), parse.GetValue(l2Weight)),
+                    parse.GetValue(repsAlpha), parse.GetValue(noiseAlpha), parse.GetValue(l2Weight), parse.GetValue(ascentSteps)),
                 Sweeps = (parse.GetValue(sweep) ?? []).Select(Sweep.Parse).ToList(),
                 Grid = (parse.GetValue(grid) ?? []).Select(Sweep.Parse).ToList(),
                 ComputeDType = LfU.MLNet.Training.ComputePrecision.Resolve(parse.GetValue(precision)!, parse.GetValue(device) == "cuda" ? TorchSharp.torch.CUDA : TorchSharp.torch.CPU),

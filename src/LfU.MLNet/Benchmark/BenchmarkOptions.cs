@@ -1,4 +1,5 @@
 using System.Globalization;
+using LfU.MLNet.Objectives;
 
 namespace LfU.MLNet.Benchmark;
 
@@ -17,6 +18,8 @@ internal enum BenchmarkMethod
     NEFTune,
     /// <summary>SFT plus an L2 penalty towards the initial weights.</summary>
     L2,
+    /// <summary>LfU-LoRA with k normalised ascent steps of α/k (k = 1 is <see cref="LfULora"/>); run only when listed.</summary>
+    LfULoraMultiStep,
 }
 
 internal static class BenchmarkMethods
@@ -25,9 +28,14 @@ internal static class BenchmarkMethods
     [
         (BenchmarkMethod.Base, "base"), (BenchmarkMethod.Sft, "sft"), (BenchmarkMethod.LfULora, "lfu-lora"),
         (BenchmarkMethod.LfUReps, "lfu-reps"), (BenchmarkMethod.NEFTune, "neftune"), (BenchmarkMethod.L2, "l2"),
+        (BenchmarkMethod.LfULoraMultiStep, "lfu-lora-multistep"),
     ];
 
-    public static IReadOnlyList<BenchmarkMethod> All { get; } = Names.Select(n => n.Method).ToList();
+    /// <summary>The default methods: the paper's comparison. <see cref="Known"/> lists every method.</summary>
+    public static IReadOnlyList<BenchmarkMethod> All { get; } = Names.Select(n => n.Method).Where(m => m != BenchmarkMethod.LfULoraMultiStep).ToList();
+
+    /// <summary>Every method <see cref="ParseList"/> accepts.</summary>
+    public static IReadOnlyList<BenchmarkMethod> Known { get; } = Names.Select(n => n.Method).ToList();
 
     public static string Name(this BenchmarkMethod method) => Names.First(n => n.Method == method).Name;
 
@@ -58,7 +66,9 @@ internal static class BenchmarkMethods
 /// vectors): it needs a larger value than LoRA's α to change anything measurable.</param>
 /// <param name="NoiseAlpha">NEFTune's noise scale α.</param>
 /// <param name="L2Weight">The L2 penalty's weight.</param>
-internal sealed record Hyperparameters(int Epochs, double LearningRate, double Lambda, double Alpha, double RepsAlpha, double NoiseAlpha, double L2Weight)
+/// <param name="AscentSteps">LfU-LoRA-multistep's number k of ascent steps of α/k.</param>
+internal sealed record Hyperparameters(int Epochs, double LearningRate, double Lambda, double Alpha, double RepsAlpha, double NoiseAlpha, double L2Weight,
+    int AscentSteps = LfULoraMultiStepObjective.DefaultAscentSteps)
 {
     /// <summary>The defaults of <c>lfu benchmark</c>: aggressive enough for forgetting to show on the mini world (science lesson 1).</summary>
     public static Hyperparameters Default { get; } = new(10, 3e-3, 5, 0.1, 1.0, 5, 0.01);
@@ -67,13 +77,14 @@ internal sealed record Hyperparameters(int Epochs, double LearningRate, double L
     {
         if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be at least 1.");
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate must be a positive number.");
+        if (AscentSteps < 1) throw new ArgumentOutOfRangeException(nameof(AscentSteps), AscentSteps, "The number of ascent steps must be at least 1.");
         foreach (var (value, name) in new[] { (Lambda, "lambda"), (Alpha, "alpha"), (RepsAlpha, "reps-alpha"), (NoiseAlpha, "noise-alpha"), (L2Weight, "l2-weight") })
             if (!(value >= 0) || double.IsInfinity(value)) throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite non-negative number, got {value}.");
     }
 }
 
 /// <summary>A hyper-parameter that a sweep varies.</summary>
-internal enum SweepParameter { Lambda, Alpha, RepsAlpha, Epochs, LearningRate, NoiseAlpha, L2Weight }
+internal enum SweepParameter { Lambda, Alpha, RepsAlpha, Epochs, LearningRate, NoiseAlpha, L2Weight, AscentSteps }
 
 /// <summary>One swept hyper-parameter and its values, e.g. <c>lambda=1,5,20</c>. Every method that uses the
 /// parameter runs once per value (the others keep their defaults); several sweeps are run one after another, not as a grid.</summary>
@@ -83,7 +94,7 @@ internal sealed record Sweep(SweepParameter Parameter, IReadOnlyList<double> Val
     [
         (SweepParameter.Lambda, "lambda"), (SweepParameter.Alpha, "alpha"), (SweepParameter.RepsAlpha, "reps-alpha"),
         (SweepParameter.Epochs, "epochs"), (SweepParameter.LearningRate, "lr"), (SweepParameter.NoiseAlpha, "noise-alpha"),
-        (SweepParameter.L2Weight, "l2-weight"),
+        (SweepParameter.L2Weight, "l2-weight"), (SweepParameter.AscentSteps, "ascent-steps"),
     ];
 
     public static string NameOf(SweepParameter parameter) => Names.First(n => n.Parameter == parameter).Name;
@@ -104,8 +115,8 @@ internal sealed record Sweep(SweepParameter Parameter, IReadOnlyList<double> Val
         {
             if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
                 throw new ArgumentException($"Sweep '{spec}': '{text}' is not a number.");
-            if (parameter == SweepParameter.Epochs && (value < 1 || value != Math.Floor(value)))
-                throw new ArgumentException($"Sweep '{spec}': epochs must be whole numbers of at least 1, got '{text}'.");
+            if (parameter is SweepParameter.Epochs or SweepParameter.AscentSteps && (value < 1 || value != Math.Floor(value)))
+                throw new ArgumentException($"Sweep '{spec}': {name} must be whole numbers of at least 1, got '{text}'.");
             if (values.Contains(value)) throw new ArgumentException($"Sweep '{spec}': the value {text} is listed twice.");
             values.Add(value);
         }
@@ -118,8 +129,9 @@ internal sealed record Sweep(SweepParameter Parameter, IReadOnlyList<double> Val
     /// <summary>Whether <paramref name="method"/> reads this parameter.</summary>
     public bool Affects(BenchmarkMethod method) => Parameter switch
     {
-        SweepParameter.Lambda => method is BenchmarkMethod.LfULora or BenchmarkMethod.LfUReps,
-        SweepParameter.Alpha => method == BenchmarkMethod.LfULora,
+        SweepParameter.Lambda => method is BenchmarkMethod.LfULora or BenchmarkMethod.LfUReps or BenchmarkMethod.LfULoraMultiStep,
+        SweepParameter.Alpha => method is BenchmarkMethod.LfULora or BenchmarkMethod.LfULoraMultiStep,
+        SweepParameter.AscentSteps => method == BenchmarkMethod.LfULoraMultiStep,
         SweepParameter.RepsAlpha => method == BenchmarkMethod.LfUReps,
         SweepParameter.NoiseAlpha => method == BenchmarkMethod.NEFTune,
         SweepParameter.L2Weight => method == BenchmarkMethod.L2,
@@ -136,6 +148,7 @@ internal sealed record Sweep(SweepParameter Parameter, IReadOnlyList<double> Val
         SweepParameter.LearningRate => h with { LearningRate = value },
         SweepParameter.NoiseAlpha => h with { NoiseAlpha = value },
         SweepParameter.L2Weight => h with { L2Weight = value },
+        SweepParameter.AscentSteps => h with { AscentSteps = (int)value },
         _ => throw new ArgumentOutOfRangeException(nameof(value)),
     };
 
@@ -148,6 +161,7 @@ internal sealed record Sweep(SweepParameter Parameter, IReadOnlyList<double> Val
         SweepParameter.LearningRate => h.LearningRate,
         SweepParameter.NoiseAlpha => h.NoiseAlpha,
         SweepParameter.L2Weight => h.L2Weight,
+        SweepParameter.AscentSteps => h.AscentSteps,
         _ => throw new InvalidOperationException(),
     };
 }

@@ -48,7 +48,7 @@ internal static class BenchmarkReport
         var templates = results.SelectMany(r => r.ParaphraseByTemplate.Keys).Distinct().Order().ToList();
         var header = new List<string>
         {
-            "method", "setting", "seed", "epochs", "lr", "lambda", "alpha", "reps_alpha", "noise_alpha", "l2_weight", "steps", "final_loss",
+            "method", "setting", "seed", "epochs", "lr", "lambda", "alpha", "reps_alpha", "noise_alpha", "l2_weight", "ascent_steps", "steps", "final_loss",
             "in_domain", "ood_knowledge", "ood_math", "ood_reasoning", "ood_avg", "paraphrase_mean", "paraphrase_std",
         };
         header.AddRange(templates.Select(t => $"paraphrase_t{t}"));
@@ -62,7 +62,7 @@ internal static class BenchmarkReport
             {
                 r.Run.Method.Name(), r.Run.Setting, r.Run.Seed.ToString(Invariant), h.Epochs.ToString(Invariant), RoundTrip(h.LearningRate),
                 RoundTrip(h.Lambda), RoundTrip(h.Alpha), RoundTrip(h.RepsAlpha), RoundTrip(h.NoiseAlpha), RoundTrip(h.L2Weight),
-                r.Steps.ToString(Invariant), r.FinalLoss is double loss ? loss.ToString("F4", Invariant) : "",
+                h.AscentSteps.ToString(Invariant), r.Steps.ToString(Invariant), r.FinalLoss is double loss ? loss.ToString("F4", Invariant) : "",
                 Accuracy(r.InDomain), Accuracy(r.OodKnowledge), Accuracy(r.OodMath), Accuracy(r.OodReasoning), Accuracy(r.OodAverage),
                 Accuracy(r.ParaphraseMean), Accuracy(r.ParaphraseStd),
             };
@@ -100,7 +100,9 @@ internal static class BenchmarkReport
             var run = plan.FirstOrDefault(r => r.Method.Name() == Cell("method") && r.Setting == Cell("setting") && r.Seed == (int)Number("seed"));
             if (run is null) continue;
             var h = run.Hyperparameters;
-            if (h != new Hyperparameters((int)Number("epochs"), Number("lr"), Number("lambda"), Number("alpha"), Number("reps_alpha"), Number("noise_alpha"), Number("l2_weight")))
+            // Files from before the multistep method have no ascent_steps column: their runs used the default.
+            int ascentSteps = column.ContainsKey("ascent_steps") ? (int)Number("ascent_steps") : Hyperparameters.Default.AscentSteps;
+            if (h != new Hyperparameters((int)Number("epochs"), Number("lr"), Number("lambda"), Number("alpha"), Number("reps_alpha"), Number("noise_alpha"), Number("l2_weight"), ascentSteps))
                 continue;
             var byTemplate = new SortedDictionary<int, double>();
             foreach (int t in templates) if (Cell($"paraphrase_t{t}").Length > 0) byTemplate[t] = Number($"paraphrase_t{t}");
@@ -169,7 +171,10 @@ internal static class BenchmarkReport
         text.Append(Invariant, $", lr {Number(d.LearningRate)} (cosine, 10 % warm-up), seeds 1..{options.Seeds} (the base model is deterministic and runs once).\n");
         text.Append(Invariant, $"- Methods: LfU-LoRA λ={Number(d.Lambda)} α={Number(d.Alpha)} (ascent step α·g/‖g‖ on the adapter weights); ");
         text.Append(Invariant, $"LfU-RepS λ={Number(d.Lambda)} α={Number(d.RepsAlpha)} (additive steering h + α·d/‖d‖, one norm over all layers' vectors: a much weaker scale than the official code's norm-relative form, hence the larger α); ");
-        text.Append(Invariant, $"NEFTune noise α={Number(d.NoiseAlpha)}; L2 weight {Number(d.L2Weight)}.\n");
+        text.Append(Invariant, $"NEFTune noise α={Number(d.NoiseAlpha)}; L2 weight {Number(d.L2Weight)}");
+        if (options.Methods.Contains(BenchmarkMethod.LfULoraMultiStep))
+            text.Append(Invariant, $"; LfU-LoRA-multistep λ={Number(d.Lambda)} α={Number(d.Alpha)} in k={d.AscentSteps} ascent steps of α/k");
+        text.Append(".\n");
         if (options.Sweeps.Count > 0)
             text.Append("- Sweeps (each method runs every value of the parameters it uses, others at the defaults): ")
                 .Append(string.Join("; ", options.Sweeps.Select(s => $"{Sweep.NameOf(s.Parameter)} = {string.Join(", ", s.Values.Select(Number))}"))).Append(".\n");

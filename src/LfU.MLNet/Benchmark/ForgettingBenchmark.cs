@@ -212,6 +212,7 @@ internal sealed class ForgettingBenchmark
         var objective = ObjectiveRegistry.Create(run.Method.Name(), new ObjectiveParameters
         {
             Alpha = run.Method == BenchmarkMethod.LfUReps ? h.RepsAlpha : h.Alpha, Lambda = h.Lambda, NoiseAlpha = h.NoiseAlpha, PenaltyWeight = h.L2Weight,
+            AscentSteps = run.Method == BenchmarkMethod.LfULoraMultiStep ? h.AscentSteps : null,
         });
         return new TrainerOptions
         {

@@ -32,7 +32,7 @@ public class BenchmarkPlanAndReportTests
     [Fact]
     public void EachMethodTrainsWithItsObjective()
     {
-        var options = Options("sft,lfu-lora,lfu-reps,neftune,l2", 1) with { Defaults = Hyperparameters.Default with { Lambda = 7, Alpha = 0.2, RepsAlpha = 1.5, NoiseAlpha = 4, L2Weight = 0.5 } };
+        var options = Options("sft,lfu-lora,lfu-reps,neftune,l2,lfu-lora-multistep", 1) with { Defaults = Hyperparameters.Default with { Lambda = 7, Alpha = 0.2, RepsAlpha = 1.5, NoiseAlpha = 4, L2Weight = 0.5, AscentSteps = 2 } };
         var benchmark = new ForgettingBenchmark(options, TextWriter.Null);
         var objectives = BenchmarkRun.Plan(options).ToDictionary(r => r.Method, r => benchmark.TrainerOptionsFor(r, 3));
         Assert.IsType<SftObjective>(objectives[BenchmarkMethod.Sft].Objective);
@@ -40,6 +40,7 @@ public class BenchmarkPlanAndReportTests
         Assert.Equal(new LfURepsObjective { Lambda = 7, Alpha = 1.5 }, objectives[BenchmarkMethod.LfUReps].Objective);
         Assert.Equal(new NEFTuneObjective { NoiseAlpha = 4 }, objectives[BenchmarkMethod.NEFTune].Objective);
         Assert.Equal(new L2Objective { Weight = 0.5 }, objectives[BenchmarkMethod.L2].Objective);
+        Assert.Equal(new LfULoraMultiStepObjective { Lambda = 7, Alpha = 0.2, AscentSteps = 2 }, objectives[BenchmarkMethod.LfULoraMultiStep].Objective);
         var sft = objectives[BenchmarkMethod.Sft];
         Assert.Equal((FineTuning.Lora, 8, 16.0, 3e-3, 10, 16, 1L, 3L, LearningRateSchedule.Cosine, 0.1),
             (sft.FineTuning, sft.Lora.Rank, sft.Lora.Alpha, sft.LearningRate, sft.Epochs, sft.BatchSize, sft.Seed, sft.PadTokenId, sft.Schedule, sft.WarmupRatio));
@@ -78,11 +79,11 @@ public class BenchmarkPlanAndReportTests
         var results = plan.Select((run, i) => Result(run, 0.1 * i, 0.9)).ToList();
         var lines = BenchmarkReport.Csv(results).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(1 + plan.Count, lines.Length);
-        Assert.Equal("method,setting,seed,epochs,lr,lambda,alpha,reps_alpha,noise_alpha,l2_weight,steps,final_loss,in_domain,ood_knowledge,ood_math,ood_reasoning,ood_avg," +
+        Assert.Equal("method,setting,seed,epochs,lr,lambda,alpha,reps_alpha,noise_alpha,l2_weight,ascent_steps,steps,final_loss,in_domain,ood_knowledge,ood_math,ood_reasoning,ood_avg," +
                      "paraphrase_mean,paraphrase_std,paraphrase_t1,paraphrase_t6,generations,train_s,eval_s,wall_s", lines[0]);
-        Assert.Equal("base,default,0,10,0.003,5,0.1,1,5,0.01,0,,0.0000,0.9000,0.9000,0.9000,0.9000,0.3750,0.1250,0.5000,0.2500,40,0.00,2.00,2.00", lines[1]);
+        Assert.Equal("base,default,0,10,0.003,5,0.1,1,5,0.01,3,0,,0.0000,0.9000,0.9000,0.9000,0.9000,0.3750,0.1250,0.5000,0.2500,40,0.00,2.00,2.00", lines[1]);
         Assert.StartsWith("lfu-lora,lambda=1,1,10,0.003,1,", lines[3]);
-        Assert.All(lines, l => Assert.Equal(25, l.Split(',').Length));
+        Assert.All(lines, l => Assert.Equal(26, l.Split(',').Length));
         Assert.Equal("\"a,b\"", BenchmarkReport.CsvField("a,b"));
         Assert.Equal("\"say \"\"hi\"\"\"", BenchmarkReport.CsvField("say \"hi\""));
     }
@@ -110,6 +111,23 @@ public class BenchmarkPlanAndReportTests
     }
 
     [Fact]
+    public void AscentStepsAreSweptForTheMultistepMethodAloneAndOlderFilesReadWithTheDefault()
+    {
+        var plan = BenchmarkRun.Plan(Options("lfu-lora,lfu-lora-multistep", 1, "ascent-steps=1,2"));
+        Assert.Equal(["lfu-lora default", "lfu-lora-multistep ascent-steps=3", "lfu-lora-multistep ascent-steps=1", "lfu-lora-multistep ascent-steps=2"],
+            plan.Select(r => $"{r.Method.Name()} {r.Setting}"));
+        Assert.Contains("whole numbers", Assert.Throws<ArgumentException>(() => Sweep.Parse("ascent-steps=1.5")).Message);
+        Assert.DoesNotContain(BenchmarkMethod.LfULoraMultiStep, BenchmarkMethods.All); // listed only when asked for
+
+        // A results.csv written before the column existed: its runs used the default number of steps.
+        var results = plan.Select(run => Result(run, 0.5, 0.5)).ToList();
+        var lines = BenchmarkReport.Csv(results).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => string.Join(',', l.Split(',').Where((_, i) => i != 10))).ToList(); // drop ascent_steps
+        var parsed = BenchmarkReport.ParseCsv(string.Join('\n', lines) + "\n", "old.csv", plan);
+        Assert.Equal(["lfu-lora default", "lfu-lora-multistep ascent-steps=3"], parsed.Select(r => $"{r.Run.Method.Name()} {r.Run.Setting}"));
+    }
+
+    [Fact]
     public void CsvParsesBackIntoTheRunsOfAPlan()
     {
         var options = Options("base,lfu-lora", 2, "lambda=1,0.123456789");
@@ -128,7 +146,7 @@ public class BenchmarkPlanAndReportTests
         var e = Assert.Throws<InvalidDataException>(() => BenchmarkReport.ParseCsv(csv.Replace(",0.2500,", ",x,"), "r.csv", plan));
         Assert.Equal("r.csv:2: column 'paraphrase_t6' is 'x', not a number.", e.Message);
         e = Assert.Throws<InvalidDataException>(() => BenchmarkReport.ParseCsv(csv + "base,default\n", "r.csv", plan));
-        Assert.Contains("2 fields but the header has 25", e.Message);
+        Assert.Contains("2 fields but the header has 26", e.Message);
         Assert.Equal(["a,b", "say \"hi\"", ""], BenchmarkReport.SplitCsvLine("\"a,b\",\"say \"\"hi\"\"\",", "f", 1));
     }
 }
