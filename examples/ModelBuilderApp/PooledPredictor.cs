@@ -39,8 +39,11 @@ public sealed class PooledPredictor : IDisposable
     sealed class EnginePolicy(MLContext mlContext, ITransformer model)
         : PooledObjectPolicy<PredictionEngine<MiniWorldModel.ModelInput, MiniWorldModel.ModelOutput>>
     {
+        // OwnsTransformer = false: the pool disposes the engines it does not keep (more concurrent requests than it
+        // retains), and an engine that owns its transformer disposes it with itself, which would take the one shared
+        // model away from every other engine.
         public override PredictionEngine<MiniWorldModel.ModelInput, MiniWorldModel.ModelOutput> Create() =>
-            mlContext.Model.CreatePredictionEngine<MiniWorldModel.ModelInput, MiniWorldModel.ModelOutput>(model);
+            mlContext.Model.CreatePredictionEngine<MiniWorldModel.ModelInput, MiniWorldModel.ModelOutput>(model, new PredictionEngineOptions { OwnsTransformer = false });
 
         public override bool Return(PredictionEngine<MiniWorldModel.ModelInput, MiniWorldModel.ModelOutput> engine) => true;
     }
