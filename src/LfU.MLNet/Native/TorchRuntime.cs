@@ -25,6 +25,7 @@ public static class TorchRuntime
             if (_initialized && !cuda) return;
             try
             {
+                if (!_initialized) PreloadBackendBesideTorchSharp();
                 torch.InitializeDeviceType(cuda ? DeviceType.CUDA : DeviceType.CPU);
                 _initialized = true;
             }
@@ -39,6 +40,20 @@ public static class TorchRuntime
             }
         }
         if (cuda && !torch.cuda.is_available()) throw new InvalidOperationException(CudaUnavailable(null));
+    }
+
+    /// <summary>
+    /// Where no build step chose the native library (a notebook kernel, a script host), TorchSharp's loader looks for it
+    /// in a <c>cpu/</c> folder beside TorchSharp.dll and misses the one the build placed (and patched) in
+    /// <c>runtimes/linux-x64/native/</c>. Loading that one first by its path makes every later load by name find it.
+    /// </summary>
+    static void PreloadBackendBesideTorchSharp()
+    {
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64) return;
+        string? folder = Path.GetDirectoryName(typeof(torch).Assembly.Location);
+        if (string.IsNullOrEmpty(folder)) return;
+        string native = Path.Combine(folder, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        if (File.Exists(native)) NativeLibrary.TryLoad(native, out _);
     }
 
     /// <summary>The TorchSharp version this program runs, e.g. 0.107.0: the CUDA package must match it.</summary>
