@@ -9,6 +9,8 @@
 #
 # Resumable: checkpoints go to OUTPUT_DIR.checkpoints every 200 steps; run the same command again after an
 # interruption (Ctrl+C, SIGTERM, a reboot) and it continues from the newest checkpoint, bit for bit.
+# Another shape (issue 16's second base): HIDDEN, LAYERS, HEADS, KV_HEADS, INTERMEDIATE (defaults: the bundled model's
+# 256, 6, 4, 2, 704), e.g. HIDDEN=128 HEADS=2 KV_HEADS=1 INTERMEDIATE=352 scripts/pretrain-base.sh artifacts/base-half.
 # Build the CLI once first (it runs from its own publish folder, so rebuilding the repository does not disturb it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +28,6 @@ fi
 resume=()
 if compgen -G "$out.checkpoints/checkpoint-*" > /dev/null; then resume=(--resume "$out.checkpoints"); fi
 lfu pretrain --data "$work/world/pretrain.jsonl" --tokenizer "$root/data/mini-world/tokenizer" --output "$out" \
-  --hidden 256 --layers 6 --heads 4 --kv-heads 2 --intermediate 704 \
+  --hidden "${HIDDEN:-256}" --layers "${LAYERS:-6}" --heads "${HEADS:-4}" --kv-heads "${KV_HEADS:-2}" --intermediate "${INTERMEDIATE:-704}" \
   --epochs 1 --batch 32 --lr 2e-3 --weight-decay 0.1 --pack 128 --precision auto --attention eager \
   --threads "$threads" --seed 0 --checkpoint-dir "$out.checkpoints" "${resume[@]}"
