@@ -101,13 +101,13 @@ internal static class BenchCommand
             {
                 // One objective too big for the device at this shape is a result, not the end of the run: the others
                 // (and PyTorch's side) still get measured. Its step's tensors went with their dispose scopes.
-                rows.Add(BenchObjectiveRow.OutOfMemory(name, memory.PeakBytes is long pb ? pb / (double)(1L << 30) : null, CliApp.OneLine(e)));
+                rows.Add(BenchObjectiveRow.OutOfMemory(name, GiB(memory.PeakBytes), CliApp.OneLine(e)));
                 Console.WriteLine($"| {name} | out of memory at batch {batch} × seq {sequence} | | {FormatBytes(memory.PeakBytes)} | | |");
                 continue;
             }
             double tflops = r.FlopsPerSecond / 1e12;
             rows.Add(new BenchObjectiveRow(r.Objective, r.MedianSeconds * 1000, r.TokensPerSecond,
-                r.PeakMemoryBytes is long b ? b / (double)(1L << 30) : null, tflops, peakTflops is double p ? tflops / p : null));
+                GiB(r.PeakMemoryBytes), tflops, peakTflops is double p ? tflops / p : null));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {r.Objective} | {r.MedianSeconds * 1000:F1} | {r.TokensPerSecond:F0} | {FormatBytes(r.PeakMemoryBytes)} | {tflops:F2} | {(rows[^1].Mfu is double m ? $"{100 * m:F1}%" : "n/a")} |"));
         }
@@ -145,7 +145,9 @@ internal static class BenchCommand
         e is ExternalException or OutOfMemoryException &&
         (e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("can't allocate memory", StringComparison.OrdinalIgnoreCase));
 
-    static string FormatBytes(long? bytes) => bytes is long b
-        ? string.Create(CultureInfo.InvariantCulture, $"{b / (double)(1L << 30):F2} GiB")
+    static double? GiB(long? bytes) => bytes / (double)(1L << 30);
+
+    static string FormatBytes(long? bytes) => GiB(bytes) is double g
+        ? string.Create(CultureInfo.InvariantCulture, $"{g:F2} GiB")
         : "n/a";
 }

@@ -61,9 +61,10 @@ internal static class BenchCheck
         text.AppendLine();
         text.AppendLine("| objective | median step (ms) | tokens/s | peak memory (GiB) | matmul TFLOP/s | MFU (vs step a) |");
         text.AppendLine("|---|---:|---:|---:|---:|---:|");
+        static string Peak(double? gib) => gib is double g ? g.ToString("F2", CultureInfo.InvariantCulture) : "n/a";
         foreach (var r in record.Objectives)
-            text.AppendLine(r.Error is not null ? $"| {r.Objective} | out of memory | | {(r.PeakGiB is double og ? og.ToString("F2", CultureInfo.InvariantCulture) : "n/a")} | | |" :string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Objective} | {r.MedianMs:F1} | {r.TokensPerSecond:F0} | {(r.PeakGiB is double g ? g.ToString("F2", CultureInfo.InvariantCulture) : "n/a")} | {r.Tflops:F2} | {(r.Mfu is double m ? $"{100 * m:F1}%" : "n/a")} |"));
+            text.AppendLine(r.Error is not null ? $"| {r.Objective} | out of memory | | {Peak(r.PeakGiB)} | | |" : string.Create(CultureInfo.InvariantCulture,
+                $"| {r.Objective} | {r.MedianMs:F1} | {r.TokensPerSecond:F0} | {Peak(r.PeakGiB)} | {r.Tflops:F2} | {(r.Mfu is double m ? $"{100 * m:F1}%" : "n/a")} |"));
         text.AppendLine();
         text.AppendLine($"Our peak memory: {record.MemoryMeasure}. PyTorch's: torch.cuda.max_memory_allocated per variant.");
         text.AppendLine();

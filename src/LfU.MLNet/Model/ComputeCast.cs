@@ -10,4 +10,7 @@ internal static class ComputeCast
     /// the gradient still reaches a float32 weight that runs in bfloat16.
     /// </summary>
     internal static Tensor AsDType(Tensor weight, ScalarType dtype) => weight.dtype == dtype ? weight : weight.to(dtype);
+
+    /// <summary>True for the 16-bit floating dtypes (bfloat16, float16), whose 8 or 11 significant bits lose small updates.</summary>
+    internal static bool IsHalf(ScalarType dtype) => dtype is ScalarType.BFloat16 or ScalarType.Float16;
 }

@@ -60,9 +60,7 @@ public sealed record LfURepsObjective : LfUObjective
             var response = HiddenStateConsistency.ResponseMask(batch);
             // Zero vectors in the activations' dtype: adding them is exact, and the clean pass stays in that dtype.
             var compute = Model.ComputeDType ?? Model.DType;
-            var steer = Enumerable.Range(0, Model.LayerCount)
-                .Select(_ => zeros(Model.Config.HiddenSize, dtype: compute, device: Model.Device).requires_grad_(true))
-                .ToArray();
+            var steer = ZeroSteeringProbes(compute);
             var clean = Model.Forward(batch.InputIds, new ForwardOptions
             {
                 AttentionMask = batch.AttentionMask, PositionIds = batch.PositionIds, Labels = batch.Labels, OutputHiddenStates = Consistency.NeedsHidden, LayerSteering = steer,
@@ -70,15 +68,12 @@ public sealed record LfURepsObjective : LfUObjective
             var sft = clean.Loss!;
             var reference = Consistency.Reference(clean, response);
 
-            var inputs = Trainable.Cast<Tensor>().Concat(steer).ToList();
-            var grads = Grad(sft, inputs);
-            AccumulateInto(Trainable, grads.Take(Trainable.Count).ToArray(), weight);
-            var ascent = grads.Skip(Trainable.Count).ToArray();
+            var ascent = AccumulateSftAndProbeGradients(sft, steer, weight);
             var norm = GlobalNorm(ascent);
             var step = StepScale(norm);
             // The perturbation in float32 even when the model computes in bfloat16: h + δ in bfloat16 would round most
             // of δ (≈ α/√(L·H) per element) away, so the steered states are carried in float32 from the first layer on.
-            var steeringDType = IsHalf(compute) ? ScalarType.Float32 : compute;
+            var steeringDType = ComputeCast.IsHalf(compute) ? ScalarType.Float32 : compute;
             var delta = ascent.Select(g => (g.to(steeringDType) * step.to(steeringDType)).detach()).ToArray();
 
             var perturbed = Model.Forward(batch.InputIds, new ForwardOptions { AttentionMask = batch.AttentionMask, PositionIds = batch.PositionIds, OutputHiddenStates = Consistency.NeedsHidden, LayerSteering = delta });
@@ -87,8 +82,6 @@ public sealed record LfURepsObjective : LfUObjective
             SetLastSteering(delta.Select(d => d.clone().DetachFromDisposeScope()).ToArray());
             return Report(sft, consistency, norm);
         }
-
-        static bool IsHalf(ScalarType dtype) => dtype is ScalarType.BFloat16 or ScalarType.Float16;
 
         public override void Dispose()
         {

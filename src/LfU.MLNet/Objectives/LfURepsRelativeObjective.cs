@@ -48,9 +48,7 @@ public sealed record LfURepsRelativeObjective : LfUObjective
             var response = HiddenStateConsistency.ResponseMask(batch);
             // Zero vectors added to each MLP output: the SFT loss's gradient with respect to them is the ascent direction.
             var wide = Model.DType == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
-            var probes = Enumerable.Range(0, Model.LayerCount)
-                .Select(_ => zeros(Model.Config.HiddenSize, dtype: wide, device: Model.Device).requires_grad_(true))
-                .ToArray();
+            var probes = ZeroSteeringProbes(wide);
             var clean = Model.Forward(batch.InputIds, new ForwardOptions
             {
                 AttentionMask = batch.AttentionMask, PositionIds = batch.PositionIds, Labels = batch.Labels, OutputHiddenStates = Consistency.NeedsHidden,
@@ -59,9 +57,7 @@ public sealed record LfURepsRelativeObjective : LfUObjective
             var sft = clean.Loss!;
             var reference = Consistency.Reference(clean, response);
 
-            var grads = Grad(sft, Trainable.Cast<Tensor>().Concat(probes).ToList());
-            AccumulateInto(Trainable, grads.Take(Trainable.Count).ToArray(), weight);
-            var ascent = grads.Skip(Trainable.Count).ToArray();
+            var ascent = AccumulateSftAndProbeGradients(sft, probes, weight);
             var norm = GlobalNorm(ascent);
             var directions = ascent.Select(g => NormRelativeSteering.Unit(g).detach()).ToArray();
 

@@ -1,3 +1,4 @@
+using LfU.MLNet.Model;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -40,7 +41,7 @@ internal sealed class AdamW : IDisposable
         _epsilon = epsilon;
         _weightDecay = weightDecay;
         using var _ = no_grad();
-        if (flatten && parameters.Count > 1 && !IsHalf(parameters[0].dtype)
+        if (flatten && parameters.Count > 1 && !ComputeCast.IsHalf(parameters[0].dtype)
             && parameters.All(p => p.dtype == parameters[0].dtype && p.device_type == parameters[0].device_type && p.device_index == parameters[0].device_index))
         {
             _flat = cat(parameters.Select(p => p.detach().reshape(-1)).ToArray()).DetachFromDisposeScope();
@@ -60,7 +61,7 @@ internal sealed class AdamW : IDisposable
             }
             return;
         }
-        _master = parameters.Select(p => IsHalf(p.dtype) ? p.detach().to(ScalarType.Float32).DetachFromDisposeScope() : null).ToArray();
+        _master = parameters.Select(p => ComputeCast.IsHalf(p.dtype) ? p.detach().to(ScalarType.Float32).DetachFromDisposeScope() : null).ToArray();
         _expAvg = parameters.Select((p, i) => zeros_like(_master[i] ?? p).DetachFromDisposeScope()).ToArray();
         _expAvgSq = parameters.Select((p, i) => zeros_like(_master[i] ?? p).DetachFromDisposeScope()).ToArray();
     }
@@ -69,8 +70,6 @@ internal sealed class AdamW : IDisposable
     internal bool IsFlat => _flat is not null;
 
     static Tensor Slice(Tensor flat, long offset, long count, long[] shape) => flat.narrow(0, offset, count).view(shape).DetachFromDisposeScope();
-
-    static bool IsHalf(ScalarType t) => t is ScalarType.BFloat16 or ScalarType.Float16;
 
     /// <summary>Applies one update with learning rate <paramref name="learningRate"/> from the parameters' current gradients.</summary>
     public void Step(double learningRate)
