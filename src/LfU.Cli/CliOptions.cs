@@ -254,6 +254,24 @@ internal static class CliOptions
         return option;
     }
 
+    /// <summary>A number in [<paramref name="minimum"/>, <paramref name="maximum"/>] or the word <c>auto</c> (<see cref="NumberOrAuto.Auto"/>).</summary>
+    internal static Option<NumberOrAuto?> InRangeOrAuto(this Option<NumberOrAuto?> option, double minimum, double maximum, string range)
+    {
+        Ranges.AddOrUpdate(option, new NumericRange(minimum, maximum, Integer: false, range + ", or auto"));
+        option.CustomParser = result =>
+        {
+            string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+            if (string.Equals(text, "auto", StringComparison.OrdinalIgnoreCase)) return new NumberOrAuto(null);
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
+                result.AddError($"{option.Name} must be a number, {range}, or auto; got '{text}'.");
+            else if (!(value >= minimum && value <= maximum) || !double.IsFinite(value))
+                result.AddError($"{option.Name} must be {range}, or auto; got {text}.");
+            else return new NumberOrAuto(value);
+            return null;
+        };
+        return option;
+    }
+
     static Option<T> Real<T>(Option<T> option, double minimum, double maximum, string range, Func<double, T> convert)
     {
         Ranges.AddOrUpdate(option, new NumericRange(minimum, maximum, Integer: false, range));
@@ -269,6 +287,12 @@ internal static class CliOptions
         };
         return option;
     }
+}
+
+/// <summary>An option's value: a number, or <c>auto</c> (<see cref="Value"/> null) for a setting the library calibrates.</summary>
+internal sealed record NumberOrAuto(double? Value)
+{
+    public bool Auto => Value is null;
 }
 
 /// <summary>The values a numeric option accepts: [Minimum, Maximum], whole numbers only when <paramref name="Integer"/>.</summary>

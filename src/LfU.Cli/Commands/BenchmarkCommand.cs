@@ -21,9 +21,9 @@ internal static class BenchmarkCommand
         var maxSteps = new Option<int?>("--max-steps") { Description = "Optimizer steps per run, overriding --epochs (smoke tests)." };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate (cosine, 10 % warm-up).", DefaultValueFactory = _ => d.LearningRate };
         var batch = new Option<int>("--batch") { Description = "Training batch size.", DefaultValueFactory = _ => 16 };
-        var lambda = new Option<double>("--lambda") { Description = "LfU's consistency weight λ (LoRA and RepS).", DefaultValueFactory = _ => d.Lambda };
-        var alpha = new Option<double>("--alpha") { Description = "LfU-LoRA's ascent step α on the adapter weights.", DefaultValueFactory = _ => d.Alpha };
-        var repsAlpha = new Option<double>("--reps-alpha") { Description = "LfU-RepS's step α in the additive form h + α·d/‖d‖ (one norm over all layers); 0.1 changes nothing measurable on the mini world.", DefaultValueFactory = _ => d.RepsAlpha };
+        var lambda = new Option<NumberOrAuto?>("--lambda") { Description = $"LfU's consistency weight λ (LoRA and RepS; default {d.Lambda}), or auto (calibrated during training)." };
+        var alpha = new Option<NumberOrAuto?>("--alpha") { Description = $"LfU-LoRA's ascent step α on the adapter weights (default {d.Alpha}), or auto (calibrated during training)." };
+        var repsAlpha = new Option<NumberOrAuto?>("--reps-alpha") { Description = $"LfU-RepS's step α in the additive form h + α·d/‖d‖ (one norm over all layers; default {d.RepsAlpha}; 0.1 changes nothing measurable on the mini world), or auto." };
         var noiseAlpha = new Option<double>("--noise-alpha") { Description = "NEFTune's noise scale α.", DefaultValueFactory = _ => d.NoiseAlpha };
         var l2Weight = new Option<double>("--l2-weight") { Description = "The L2 baseline's penalty weight.", DefaultValueFactory = _ => d.L2Weight };
         var ascentSteps = new Option<int>("--ascent-steps") { Description = "lfu-lora-multistep's number k of ascent steps of α/k.", DefaultValueFactory = _ => d.AscentSteps };
@@ -52,7 +52,8 @@ internal static class BenchmarkCommand
         CliOptions.AtLeast(paraphraseLimit, 0);
         CliOptions.AtLeast(ascentSteps, 1);
         CliOptions.InRange(lr, double.Epsilon, double.MaxValue, "positive");
-        foreach (var weight in new[] { lambda, alpha, repsAlpha, noiseAlpha, l2Weight }) CliOptions.InRange(weight, 0, double.MaxValue, "0 or more");
+        foreach (var weight in new[] { noiseAlpha, l2Weight }) CliOptions.InRange(weight, 0, double.MaxValue, "0 or more");
+        foreach (var weight in new[] { lambda, alpha, repsAlpha }) CliOptions.InRangeOrAuto(weight, 0, double.MaxValue, "0 or more");
         var command = new Command("benchmark", "Measure forgetting: fine-tune the mini-world base model with each method and seed; report in-domain, out-of-domain and paraphrase accuracy.")
         {
             model, data, output, methods, seeds, epochs, maxSteps, lr, batch, lambda, alpha, repsAlpha, noiseAlpha, l2Weight, ascentSteps, sweep, grid,
@@ -73,6 +74,7 @@ internal static class BenchmarkCommand
             // --quick changes the defaults only: an option given on the command line keeps its value.
             T Value<T>(Option<T> option, T quickValue) => isQuick && parse.GetResult(option) is null or { Implicit: true } ? quickValue : parse.GetValue(option)!;
             static int? Limit(int value) => value == 0 ? null : value; // 0 = all items; negatives are parse errors
+            double Setting(Option<NumberOrAuto?> option, double fallback) => parse.GetValue(option) is { } given ? given.Value ?? Hyperparameters.Auto : fallback;
             int tests = Value(testLimit, 20);
             int? paraphrases = parse.GetValue(paraphraseLimit) ?? (isQuick ? 5 : tests);
             var options = new BenchmarkOptions
@@ -82,8 +84,8 @@ internal static class BenchmarkCommand
                 OutputFolder = parse.GetValue(output)!,
                 Methods = BenchmarkMethods.ParseList(Value(methods, "base,sft,lfu-lora")),
                 Seeds = Value(seeds, 1),
-                Defaults = new Hyperparameters(Value(epochs, 3), parse.GetValue(lr), parse.GetValue(lambda), parse.GetValue(alpha),
-                    parse.GetValue(repsAlpha), parse.GetValue(noiseAlpha), parse.GetValue(l2Weight), parse.GetValue(ascentSteps)),
+                Defaults = new Hyperparameters(Value(epochs, 3), parse.GetValue(lr), Setting(lambda, d.Lambda), Setting(alpha, d.Alpha),
+                    Setting(repsAlpha, d.RepsAlpha), parse.GetValue(noiseAlpha), parse.GetValue(l2Weight), parse.GetValue(ascentSteps)),
                 Sweeps = (parse.GetValue(sweep) ?? []).Select(Sweep.Parse).ToList(),
                 Grid = (parse.GetValue(grid) ?? []).Select(Sweep.Parse).ToList(),
                 ComputeDType = LfU.MLNet.Training.ComputePrecision.Resolve(parse.GetValue(precision)!, parse.GetValue(device) == "cuda" ? TorchSharp.torch.CUDA : TorchSharp.torch.CPU),

@@ -36,8 +36,8 @@ internal static class TrainCommand
         var objective = Choice("--objective", "Objective: " + string.Join("; ", ObjectiveRegistry.All.Select(e => $"{e.Name} ({e.Summary})")) + "; lfu = lfu-<perturbation>.",
             "lfu", [.. ObjectiveRegistry.Names, "lfu"]);
         var perturbation = Choice("--perturbation", "With --objective lfu: lora (weights) or reps (representation steering).", "lora", "lora", "reps");
-        var alpha = new Option<double?>("--alpha") { Description = $"LfU's ascent step size α (default {LfUObjective.DefaultAlpha} for lfu-lora, {LfURepsObjective.DefaultStep} for lfu-reps)." };
-        var lambda = new Option<double?>("--lambda") { Description = $"LfU's consistency weight λ (default {LfULoraObjective.DefaultLambda} for lfu-lora, {LfURepsObjective.DefaultLambda} for lfu-reps)." };
+        var alpha = new Option<NumberOrAuto?>("--alpha") { Description = $"LfU's ascent step size α (default {LfUObjective.DefaultAlpha} for lfu-lora, {LfURepsObjective.DefaultStep} for lfu-reps), or auto: kept at a fixed relative change of the hidden states ({LfUCalibration.DefaultRelativeChange})." };
+        var lambda = new Option<NumberOrAuto?>("--lambda") { Description = $"LfU's consistency weight λ (default {LfULoraObjective.DefaultLambda} for lfu-lora, {LfURepsObjective.DefaultLambda} for lfu-reps), or auto: λ·‖∇consistency‖ kept at {LfUCalibration.DefaultGradientRatio} × ‖∇SFT‖." };
         var ascentSteps = new Option<int?>("--ascent-steps") { Description = $"With --objective lfu-lora-multistep: the number k of ascent steps of α / k (default {LfULoraMultiStepObjective.DefaultAscentSteps})." };
         var ascentBatch = Choice("--ascent-batch", "Batch of LfU's ascent gradient: same (the training batch) or independent (another batch, as the official code).", "same", "same", "independent");
         var consistency = Choice("--consistency", "LfU's consistency measure: mse or cosine of hidden states, or logit-kl.", "mse", "mse", "cosine", "logit-kl");
@@ -75,8 +75,8 @@ internal static class TrainCommand
         var resume = new Option<DirectoryInfo>("--resume") { Description = "Resume from this checkpoint, or the newest in this folder; give the same data and options." }.AcceptExistingOnly();
         var overwrite = OutputFolder.OverwriteOption("Replace what --output holds; the new run is swapped in only once it finished, so a failed run leaves the old one whole.");
 
-        CliOptions.InRange(alpha, 0, double.MaxValue, "0 or more (paper: 0.1)");
-        CliOptions.InRange(lambda, 0, double.MaxValue, "0 or more (paper: 5 for lora, 0.1 for reps; ours: 5 for both)");
+        CliOptions.InRangeOrAuto(alpha, 0, double.MaxValue, "0 or more (paper: 0.1)");
+        CliOptions.InRangeOrAuto(lambda, 0, double.MaxValue, "0 or more (paper: 5 for lora, 0.1 for reps; ours: 5 for both)");
         CliOptions.AtLeast(hiddenFrom, 0);
         CliOptions.AtLeast(hiddenTo, 0);
         CliOptions.InRange(noiseAlpha, 0, double.MaxValue, "0 or more");
@@ -119,8 +119,11 @@ internal static class TrainCommand
                     parse.GetValue(objective) is "lfu" ? "lfu-" + parse.GetValue(perturbation) : parse.GetValue(objective)!,
                     new ObjectiveParameters
                     {
-                        Alpha = parse.GetValue(alpha),
-                        Lambda = parse.GetValue(lambda),
+                        Alpha = parse.GetValue(alpha)?.Value,
+                        Lambda = parse.GetValue(lambda)?.Value,
+                        Calibration = parse.GetValue(alpha)?.Auto == true || parse.GetValue(lambda)?.Auto == true
+                            ? new LfUCalibration { Alpha = parse.GetValue(alpha)?.Auto == true, Lambda = parse.GetValue(lambda)?.Auto == true }
+                            : null,
                         AscentBatch = parse.GetValue(ascentBatch) == "independent" ? AscentBatchMode.IndependentBatch : AscentBatchMode.SameBatch,
                         AscentSteps = parse.GetValue(ascentSteps),
                         Consistency = parse.GetValue(consistency) switch { "cosine" => ConsistencyMeasure.Cosine, "logit-kl" => ConsistencyMeasure.LogitKl, _ => ConsistencyMeasure.Mse },
@@ -241,6 +244,7 @@ internal static class TrainCommand
         Console.WriteLine(Invariant($"Final loss {final.Total:F4} (SFT {final.Sft:F4}") +
                           (final.Consistency is double c ? Invariant($", consistency {c:G4}") : "") +
                           (final.Penalty is double p2 ? Invariant($", penalty {p2:G4}") : "") + ")" +
+                          (options.Objective is LfUObjective { Calibration: not null } ? Invariant($"; calibrated α {final.Alpha:G3}, λ {final.Lambda:G3}") : "") +
                           (result.Validations.Count > 0 ? Invariant($"; validation loss {result.Validations[^1].Loss:F4}") : "") + ".");
         Console.WriteLine($"Examples: {trainReport.Summary(options.CutoffLength)}.");
         Console.WriteLine($"Wrote {weights}{Path.DirectorySeparatorChar}, {LogFile}, {ChartFile} and {SummaryFile} in {output.Target}.");
@@ -269,11 +273,12 @@ internal static class TrainCommand
     internal static void WriteLog(string path, TrainingResult result)
     {
         var validation = result.Validations.ToDictionary(v => v.Step, v => v.Loss);
-        var csv = new StringBuilder("step,epoch,total_loss,sft_loss,consistency_loss,penalty,learning_rate,grad_norm,tokens,seconds,validation_loss\n");
+        var csv = new StringBuilder("step,epoch,total_loss,sft_loss,consistency_loss,penalty,learning_rate,grad_norm,tokens,seconds,validation_loss,alpha,lambda,relative_change,gradient_ratio\n");
         foreach (var m in result.History)
         {
             csv.AppendLine(Invariant($"{m.Step},{m.Epoch:0.####},{m.Total:R},{m.Sft:R},{m.Consistency:R},{m.Penalty:R},{m.LearningRate:R},{m.GradNorm:R},{m.Tokens},{m.Seconds:0.####},") +
-                           (validation.TryGetValue(m.Step, out double v) ? v.ToString("R", CultureInfo.InvariantCulture) : ""));
+                           (validation.TryGetValue(m.Step, out double v) ? v.ToString("R", CultureInfo.InvariantCulture) : "") +
+                           Invariant($",{m.Alpha:R},{m.Lambda:R},{m.RelativeChange:R},{m.GradientRatio:R}"));
         }
         AtomicFile.WriteAllText(path, csv.ToString());
     }
@@ -307,6 +312,9 @@ internal static class TrainCommand
             ["final_sft_loss"] = final.Sft,
             ["final_consistency_loss"] = final.Consistency,
             ["final_penalty"] = final.Penalty,
+            // LfU's α and λ as the last step used them (what a calibrated run settled on).
+            ["final_alpha"] = final.Alpha,
+            ["final_lambda"] = final.Lambda,
             ["final_validation_loss"] = result.Validations.Count > 0 ? result.Validations[^1].Loss : null,
             ["seconds"] = seconds,
             ["tokens_per_second"] = result.History.Sum(m => m.Tokens) / Math.Max(result.History.Sum(m => m.Seconds), 1e-9), // over the steps alone

@@ -73,13 +73,32 @@ internal sealed record Hyperparameters(int Epochs, double LearningRate, double L
     /// <summary>The defaults of <c>lfu benchmark</c>: aggressive enough for forgetting to show on the mini world (science lesson 1).</summary>
     public static Hyperparameters Default { get; } = new(10, 3e-3, 5, 0.1, 1.0, 5, 0.01);
 
+    /// <summary>The value of λ, α or the RepS α that <see cref="LfUCalibration"/> sets during training (written <c>auto</c>).</summary>
+    public const double Auto = double.NaN;
+
+    /// <summary>Whether <paramref name="value"/> is <see cref="Auto"/>.</summary>
+    public static bool IsAuto(double value) => double.IsNaN(value);
+
+    /// <summary>Parameters that may be <see cref="Auto"/>.</summary>
+    public static bool MayBeAuto(SweepParameter parameter) => parameter is SweepParameter.Lambda or SweepParameter.Alpha or SweepParameter.RepsAlpha;
+
+    /// <summary><paramref name="value"/> as <paramref name="format"/> gives it, or <c>auto</c>.</summary>
+    public static string Format(double value, string format) => IsAuto(value) ? "auto" : value.ToString(format, CultureInfo.InvariantCulture);
+
+    /// <summary>Reads <see cref="Format"/>'s text back; false when it is neither a number nor <c>auto</c>.</summary>
+    public static bool TryParse(string text, out double value)
+    {
+        if (string.Equals(text.Trim(), "auto", StringComparison.OrdinalIgnoreCase)) { value = Auto; return true; }
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && !double.IsNaN(value);
+    }
+
     public void Validate()
     {
         if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be at least 1.");
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate must be a positive number.");
         if (AscentSteps < 1) throw new ArgumentOutOfRangeException(nameof(AscentSteps), AscentSteps, "The number of ascent steps must be at least 1.");
         foreach (var (value, name) in new[] { (Lambda, "lambda"), (Alpha, "alpha"), (RepsAlpha, "reps-alpha"), (NoiseAlpha, "noise-alpha"), (L2Weight, "l2-weight") })
-            if (!(value >= 0) || double.IsInfinity(value)) throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite non-negative number, got {value}.");
+            if (!IsAuto(value) && (!(value >= 0) || double.IsInfinity(value))) throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite non-negative number, got {value}.");
     }
 }
 
@@ -113,8 +132,8 @@ internal sealed record Sweep(SweepParameter Parameter, IReadOnlyList<double> Val
         var values = new List<double>();
         foreach (string text in spec[(equals + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
-                throw new ArgumentException($"Sweep '{spec}': '{text}' is not a number.");
+            if (!Hyperparameters.TryParse(text, out double value) || (Hyperparameters.IsAuto(value) && !Hyperparameters.MayBeAuto(parameter)))
+                throw new ArgumentException($"Sweep '{spec}': '{text}' is not a number{(Hyperparameters.MayBeAuto(parameter) ? " or auto" : "")}.");
             if (parameter is SweepParameter.Epochs or SweepParameter.AscentSteps && (value < 1 || value != Math.Floor(value)))
                 throw new ArgumentException($"Sweep '{spec}': {name} must be whole numbers of at least 1, got '{text}'.");
             if (values.Contains(value)) throw new ArgumentException($"Sweep '{spec}': the value {text} is listed twice.");
@@ -284,5 +303,5 @@ internal sealed record BenchmarkRun(BenchmarkMethod Method, int Seed, string Set
 
     static string Label(IReadOnlyList<Sweep> relevant, Hyperparameters h) => relevant.Count == 0
         ? "default"
-        : string.Join(" ", relevant.Select(s => string.Create(CultureInfo.InvariantCulture, $"{Sweep.NameOf(s.Parameter)}={s.ValueIn(h):G6}")));
+        : string.Join(" ", relevant.Select(s => string.Create(CultureInfo.InvariantCulture, $"{Sweep.NameOf(s.Parameter)}={Hyperparameters.Format(s.ValueIn(h), "G6")}")));
 }

@@ -95,7 +95,7 @@ internal static class BenchmarkReport
             if (cells.Count != header.Count) throw new InvalidDataException($"{path}:{n + 1}: {cells.Count} fields but the header has {header.Count}.");
             string Cell(string name) => column.TryGetValue(name, out int i) ? cells[i]
                 : throw new InvalidDataException($"{path}: column '{name}' is missing; the file was not written by this version of lfu benchmark.");
-            double Number(string name) => double.TryParse(Cell(name), NumberStyles.Float, Invariant, out double v) ? v
+            double Number(string name) => Hyperparameters.TryParse(Cell(name), out double v) ? v
                 : throw new InvalidDataException($"{path}:{n + 1}: column '{name}' is '{Cell(name)}', not a number.");
             var run = plan.FirstOrDefault(r => r.Method.Name() == Cell("method") && r.Setting == Cell("setting") && r.Seed == (int)Number("seed"));
             if (run is null) continue;
@@ -214,10 +214,10 @@ internal static class BenchmarkReport
 
     static string Limit(int? limit) => limit is int n ? $"at most the first {n}" : "all";
 
-    static string Number(double value) => value.ToString("G6", Invariant);
+    static string Number(double value) => Hyperparameters.Format(value, "G6");
 
     /// <summary>Shortest text that parses back to the same double, so that a resume recognises the run's hyper-parameters.</summary>
-    static string RoundTrip(double value) => value.ToString("R", Invariant);
+    static string RoundTrip(double value) => Hyperparameters.Format(value, "R");
 
     static string Accuracy(double value) => value.ToString("F4", Invariant);
 

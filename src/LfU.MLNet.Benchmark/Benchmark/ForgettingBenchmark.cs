@@ -209,10 +209,14 @@ internal sealed class ForgettingBenchmark
         var h = run.Hyperparameters;
         if (!run.Trains) throw new ArgumentException($"Method {run.Method.Name()} does not train.", nameof(run));
         // Every training method is a registered objective of the same name; each reads the grid's values it has.
+        // "auto" leaves the objective's default as the first step's α and calibrates from there.
+        double alpha = run.Method == BenchmarkMethod.LfUReps ? h.RepsAlpha : h.Alpha;
+        bool autoAlpha = Hyperparameters.IsAuto(alpha), autoLambda = Hyperparameters.IsAuto(h.Lambda);
         var objective = ObjectiveRegistry.Create(run.Method.Name(), new ObjectiveParameters
         {
-            Alpha = run.Method == BenchmarkMethod.LfUReps ? h.RepsAlpha : h.Alpha, Lambda = h.Lambda, NoiseAlpha = h.NoiseAlpha, PenaltyWeight = h.L2Weight,
+            Alpha = autoAlpha ? null : alpha, Lambda = autoLambda ? null : h.Lambda, NoiseAlpha = h.NoiseAlpha, PenaltyWeight = h.L2Weight,
             AscentSteps = run.Method == BenchmarkMethod.LfULoraMultiStep ? h.AscentSteps : null,
+            Calibration = autoAlpha || autoLambda ? new LfUCalibration { Alpha = autoAlpha, Lambda = autoLambda } : null,
         });
         return new TrainerOptions
         {

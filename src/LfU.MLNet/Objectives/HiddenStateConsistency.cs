@@ -58,5 +58,22 @@ internal sealed record HiddenStateConsistency(ConsistencyMeasure Measure, int Fr
         return total / (To - From + 1);
     }
 
+    /// <summary>
+    /// How far the perturbed states moved, relative to the clean ones (a float64 scalar): √(consistency / mean of the
+    /// reference's squares) for MSE, √(2 · consistency) (about the angle) for cosine; null for logit KL.
+    /// </summary>
+    public Tensor? RelativeChange(Tensor consistency, Tensor[] reference)
+    {
+        using var _ = no_grad();
+        var c = consistency.detach().to(ScalarType.Float64);
+        return Measure switch
+        {
+            ConsistencyMeasure.Mse => (c / stack(reference.Select(q => q.to(Wide(q)).pow(2).mean().to(ScalarType.Float64)).ToArray()).mean()
+                .clamp_min(double.Epsilon)).sqrt(),
+            ConsistencyMeasure.Cosine => (c * 2).clamp_min(0).sqrt(),
+            _ => null,
+        };
+    }
+
     static ScalarType Wide(Tensor t) => t.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
 }

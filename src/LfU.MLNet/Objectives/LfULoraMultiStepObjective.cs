@@ -41,7 +41,7 @@ public sealed record LfULoraMultiStepObjective : LfUObjective
 
     /// <inheritdoc/>
     public override string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"LfU (LoRA, {AscentSteps} ascent steps, α={Alpha}, λ={Lambda}{(AscentBatch == AscentBatchMode.IndependentBatch ? ", independent ascent batch" : "")})");
+        $"LfU (LoRA, {AscentSteps} ascent steps, {DescribeAlphaLambda()}{(AscentBatch == AscentBatchMode.IndependentBatch ? ", independent ascent batch" : "")})");
 
     internal override ObjectiveStep CreateStep(ObjectiveContext context) => new LfULoraStep(context, this, AscentBatch, AscentSteps);
 

@@ -38,7 +38,7 @@ public sealed record LfULoraObjective : LfUObjective
 
     /// <inheritdoc/>
     public override string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"LfU (LoRA, α={Alpha}, λ={Lambda}{(AscentBatch == AscentBatchMode.IndependentBatch ? ", independent ascent batch" : "")})");
+        $"LfU (LoRA, {DescribeAlphaLambda()}{(AscentBatch == AscentBatchMode.IndependentBatch ? ", independent ascent batch" : "")})");
 
     internal override ObjectiveStep CreateStep(ObjectiveContext context) => new LfULoraStep(context, this, AscentBatch, ascentSteps: 1);
 

@@ -63,19 +63,18 @@ internal sealed class LfULoraStep : LfUStep
             var inputs = Trainable.Concat(_perturbed).Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>().ToList();
             var grads = Grad(sft, inputs);
             var byParam = inputs.Zip(grads).ToDictionary(x => (object)x.First, x => x.Second, ReferenceEqualityComparer.Instance);
-            AccumulateInto(Trainable, Trainable.Select(p => byParam[p]).ToArray(), weight);
+            AccumulateSft(Trainable.Select(p => byParam[p]).ToArray(), weight);
             ascent = _perturbed.Select(p => byParam[p]).ToArray();
         }
         else
         {
-            AccumulateInto(Trainable, Grad(sft, Trainable.Cast<Tensor>().ToList()), weight);
+            AccumulateSft(Grad(sft, Trainable.Cast<Tensor>().ToList()), weight);
             var other = Model.Forward(ascentBatch!.InputIds, new ForwardOptions { AttentionMask = ascentBatch.AttentionMask, PositionIds = ascentBatch.PositionIds, Labels = ascentBatch.Labels });
             ascent = Grad(other.Loss!, _perturbed.Cast<Tensor>().ToList());
         }
 
         var norm = GlobalNorm(ascent);
         var saved = _perturbed.Select(p => p.detach().clone()).ToArray();
-        Tensor consistency;
         try
         {
             Move(ascent, StepScale(norm, _ascentSteps));
@@ -88,8 +87,7 @@ internal sealed class LfULoraStep : LfUStep
                 Move(next, StepScale(GlobalNorm(next), _ascentSteps));
             }
             var perturbed = Model.Forward(batch.InputIds, new ForwardOptions { AttentionMask = batch.AttentionMask, PositionIds = batch.PositionIds, OutputHiddenStates = Consistency.NeedsHidden });
-            consistency = Consistency.Between(perturbed, reference, response, Model.Device);
-            AddGradients(consistency * Lambda, Trainable, weight);
+            return Finish(sft, Consistency.Between(perturbed, reference, response, Model.Device), reference, norm, weight);
         }
         finally
         {
@@ -97,7 +95,6 @@ internal sealed class LfULoraStep : LfUStep
                 for (int i = 0; i < _perturbed.Count; i++)
                     _perturbed[i].copy_(saved[i]);
         }
-        return Report(sft, consistency, norm);
     }
 
     /// <summary>Adds scale · direction to the perturbed tensors, outside autograd.</summary>

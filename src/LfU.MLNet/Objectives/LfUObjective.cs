@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text.Json.Serialization;
+
 namespace LfU.MLNet.Objectives;
 
 /// <summary>
@@ -26,9 +29,17 @@ public abstract record LfUObjective : TrainingObjective
     /// <summary>Last hidden-state index compared, inclusive; null = the last (after the final norm). Default null.</summary>
     public int? HiddenStateTo { get; init; }
 
+    /// <summary>
+    /// Set α and/or λ during training by scale-free rules instead of fixed values (<see cref="LfUCalibration.Auto"/>
+    /// for both); null (the default) keeps <see cref="Alpha"/> and <see cref="Lambda"/> fixed.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LfUCalibration? Calibration { get; init; }
+
     /// <inheritdoc/>
     public override void Validate(int layers)
     {
+        Calibration?.Validate(Consistency, Alpha);
         if (!(Alpha >= 0)) throw new ArgumentOutOfRangeException(nameof(Alpha), Alpha, "LfU's ascent step α must be non-negative (paper: 0.1).");
         if (!(Lambda >= 0)) throw new ArgumentOutOfRangeException(nameof(Lambda), Lambda, "LfU's consistency weight λ must be non-negative (paper: 5 for LoRA, 0.1 for RepS).");
         int to = HiddenStateTo ?? layers;
@@ -48,7 +59,12 @@ public abstract record LfUObjective : TrainingObjective
         Consistency = parameters.Consistency ?? objective.Consistency,
         HiddenStateFrom = parameters.HiddenStateFrom ?? objective.HiddenStateFrom,
         HiddenStateTo = parameters.HiddenStateTo ?? objective.HiddenStateTo,
+        Calibration = parameters.Calibration ?? objective.Calibration,
     };
+
+    /// <summary>α and λ for <see cref="TrainingObjective.Describe"/>: <c>α=0.1, λ=5</c>, or what is calibrated.</summary>
+    private protected string DescribeAlphaLambda() => Calibration?.Describe(Alpha, Lambda)
+        ?? string.Create(CultureInfo.InvariantCulture, $"α={Alpha}, λ={Lambda}");
 
     /// <summary>The consistency these settings compute, for a model with <paramref name="layers"/> decoder layers.</summary>
     internal HiddenStateConsistency ConsistencyFor(int layers) => new(Consistency, HiddenStateFrom, HiddenStateTo ?? layers);

@@ -37,7 +37,7 @@ public sealed record LfURepsObjective : LfUObjective
     public override ObjectiveCost Cost { get; } = new(ForwardPasses: 2);
 
     /// <inheritdoc/>
-    public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"LfU (RepS, α={Alpha}, λ={Lambda})");
+    public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"LfU (RepS, {DescribeAlphaLambda()})");
 
     internal override ObjectiveStep CreateStep(ObjectiveContext context) => new Step(context, this);
 
@@ -78,9 +78,8 @@ public sealed record LfURepsObjective : LfUObjective
 
             var perturbed = Model.Forward(batch.InputIds, new ForwardOptions { AttentionMask = batch.AttentionMask, PositionIds = batch.PositionIds, OutputHiddenStates = Consistency.NeedsHidden, LayerSteering = delta });
             var consistency = Consistency.Between(perturbed, reference, response, Model.Device);
-            AddGradients(consistency * Lambda, Trainable, weight);
             SetLastSteering(delta.Select(d => d.clone().DetachFromDisposeScope()).ToArray());
-            return Report(sft, consistency, norm);
+            return Finish(sft, consistency, reference, norm, weight);
         }
 
         public override void Dispose()

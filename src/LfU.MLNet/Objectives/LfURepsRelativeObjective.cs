@@ -35,7 +35,7 @@ public sealed record LfURepsRelativeObjective : LfUObjective
     public override ObjectiveCost Cost { get; } = new(ForwardPasses: 2);
 
     /// <inheritdoc/>
-    public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"LfU (RepS norm-relative at the MLP output, α={Alpha}, λ={Lambda})");
+    public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"LfU (RepS norm-relative at the MLP output, {DescribeAlphaLambda()})");
 
     internal override ObjectiveStep CreateStep(ObjectiveContext context) => new Step(context, this);
 
@@ -60,15 +60,15 @@ public sealed record LfURepsRelativeObjective : LfUObjective
             var ascent = AccumulateSftAndProbeGradients(sft, probes, weight);
             var norm = GlobalNorm(ascent);
             var directions = ascent.Select(g => NormRelativeSteering.Unit(g).detach()).ToArray();
+            var alpha = CurrentAlpha();
 
             var perturbed = Model.Forward(batch.InputIds, new ForwardOptions
             {
                 AttentionMask = batch.AttentionMask, PositionIds = batch.PositionIds, OutputHiddenStates = Consistency.NeedsHidden,
-                MlpOutputTransform = (layer, m) => NormRelativeSteering.Apply(m, directions[layer], Alpha),
+                MlpOutputTransform = (layer, m) => NormRelativeSteering.Apply(m, directions[layer], alpha),
             });
             var consistency = Consistency.Between(perturbed, reference, response, Model.Device);
-            AddGradients(consistency * Lambda, Trainable, weight);
-            return Report(sft, consistency, norm);
+            return Finish(sft, consistency, reference, norm, weight);
         }
     }
 }

@@ -2,21 +2,31 @@ using static TorchSharp.torch;
 
 namespace LfU.MLNet.Objectives;
 
-/// <summary>What LfU's two kinds share: the normalised ascent step's scale, the consistency, and the reported losses.</summary>
+/// <summary>
+/// What LfU's kinds share: the normalised ascent step's scale, the consistency and its gradient, the calibration of
+/// α and λ (<see cref="LfUCalibration"/>), and the reported losses and readings.
+/// </summary>
 internal abstract class LfUStep : ObjectiveStep
 {
     protected readonly double Alpha, Lambda;
     protected readonly HiddenStateConsistency Consistency;
+    readonly LfUCalibrator? _calibrator;
+    Tensor? _sftGradNorm;
 
     protected LfUStep(ObjectiveContext context, LfUObjective objective) : base(context)
     {
         Alpha = objective.Alpha;
         Lambda = objective.Lambda;
         Consistency = objective.ConsistencyFor(context.Model.LayerCount);
+        if (objective.Calibration is { } calibration)
+            _calibrator = new LfUCalibrator(calibration, objective.Alpha, objective.Lambda, context.Model.Device);
     }
 
     /// <summary>(α / <paramref name="steps"/>) / ‖g‖, or 0 when the gradient vanishes (then the auxiliary model equals the clean one).</summary>
-    protected Tensor StepScale(Tensor norm, int steps = 1) => where(norm > 0, Alpha / steps / norm.clamp_min(double.Epsilon), zeros_like(norm));
+    protected Tensor StepScale(Tensor norm, int steps = 1) => where(norm > 0, CurrentAlpha() / steps / norm.clamp_min(double.Epsilon), zeros_like(norm));
+
+    /// <summary>The α of this step (a float64 scalar): the calibrated one, or the objective's.</summary>
+    protected Tensor CurrentAlpha() => _calibrator is { Settings.Alpha: true } calibrator ? calibrator.Alpha() : tensor(Alpha, ScalarType.Float64, Model.Device);
 
     /// <summary>
     /// Zero vectors, one per decoder layer, that a steering kind adds to the clean pass: the SFT loss's gradient with
@@ -33,10 +43,62 @@ internal abstract class LfUStep : ObjectiveStep
     protected Tensor[] AccumulateSftAndProbeGradients(Tensor sft, Tensor[] probes, double weight)
     {
         var grads = Grad(sft, Trainable.Cast<Tensor>().Concat(probes).ToList());
-        AccumulateInto(Trainable, grads.Take(Trainable.Count).ToArray(), weight);
+        AccumulateSft(grads.Take(Trainable.Count).ToArray(), weight);
         return grads.Skip(Trainable.Count).ToArray();
     }
 
-    /// <summary>The step's numbers, still on the device.</summary>
-    protected StepLossTensors Report(Tensor sft, Tensor consistency, Tensor norm) => StepLossTensors.From(sft, consistency, Lambda, norm, null);
+    /// <summary>Adds <paramref name="weight"/> × the SFT gradient <paramref name="grads"/> (one per trainable parameter), noting its norm.</summary>
+    protected void AccumulateSft(Tensor[] grads, double weight)
+    {
+        _sftGradNorm = GlobalNorm(grads);
+        AccumulateInto(Trainable, grads, weight);
+    }
+
+    /// <summary>
+    /// Adds <paramref name="weight"/> × λ∇consistency into the trainable parameters (λ calibrated or fixed), lets the
+    /// calibration see how far the perturbation moved the states, and returns the step's numbers.
+    /// </summary>
+    protected StepLossTensors Finish(Tensor sft, Tensor consistency, Tensor[] reference, Tensor ascentNorm, double weight)
+    {
+        var relativeChange = Consistency.RelativeChange(consistency, reference);
+        var alpha = CurrentAlpha();
+        // A calibrated λ is the one the steps before this one set, so the gradient is LfU's at (α, λ) exactly as the
+        // fixture-checked fixed path computes it: the gradient of λ·consistency.
+        Tensor lambda;
+        Tensor[] consistencyGrads;
+        if (_calibrator is { Settings.Lambda: true } calibrator)
+        {
+            lambda = calibrator.Lambda();
+            consistencyGrads = Grad(consistency * lambda.to(consistency.dtype), Trainable.Cast<Tensor>().ToList());
+        }
+        else
+        {
+            lambda = tensor(Lambda, ScalarType.Float64, Model.Device);
+            consistencyGrads = Grad(consistency * Lambda, Trainable.Cast<Tensor>().ToList());
+        }
+        AccumulateInto(Trainable, consistencyGrads, weight);
+        var weightedNorm = GlobalNorm(consistencyGrads);
+        if (_calibrator is { Settings.Lambda: true }) _calibrator.ObserveGradients(_sftGradNorm!, weightedNorm, lambda);
+        if (_calibrator is { Settings.Alpha: true } && relativeChange is not null) _calibrator.ObserveRelativeChange(relativeChange);
+        var ratio = weightedNorm / _sftGradNorm!.clamp_min(double.Epsilon);
+        return StepLossTensors.From(sft, consistency, lambda, ascentNorm, null) with
+        {
+            Alpha = alpha, Lambda = lambda, RelativeChange = relativeChange?.detach().to(ScalarType.Float64), GradientRatio = ratio,
+        };
+    }
+
+    /// <summary>The calibration's state (null without calibration), for checkpoints.</summary>
+    internal override Tensor? State => _calibrator?.State;
+
+    internal override void LoadState(Tensor state)
+    {
+        if (_calibrator is null) throw new InvalidDataException("The checkpoint holds LfU calibration state, but this objective is not calibrated.");
+        _calibrator.Load(state);
+    }
+
+    public override void Dispose()
+    {
+        _calibrator?.Dispose();
+        base.Dispose();
+    }
 }

@@ -12,15 +12,15 @@ internal static class NormRelativeSteering
 {
     /// <param name="x">(…, C) the states to steer, in any floating dtype.</param>
     /// <param name="direction">(C) a unit vector, or zeros for no steering.</param>
-    /// <param name="alpha">The relative step α.</param>
+    /// <param name="alpha">The relative step α (a scalar tensor).</param>
     /// <returns>The steered states, in <paramref name="x"/>'s dtype.</returns>
-    public static Tensor Apply(Tensor x, Tensor direction, double alpha)
+    public static Tensor Apply(Tensor x, Tensor direction, Tensor alpha)
     {
         var wide = x.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
         var xf = x.to(wide);
         var norm = xf.norm(-1, keepdim: true);                                   // (…, 1)
         var unitX = xf / norm.clamp_min(1e-30);
-        var turned = unitX + direction.to(wide) * alpha;                         // (…, C)
+        var turned = unitX + direction.to(wide) * alpha.to(wide);                // (…, C)
         var y = turned / turned.norm(-1, keepdim: true).clamp_min(1e-30) * norm;
         return y.to(x.dtype);
     }

@@ -10,6 +10,8 @@ public sealed record ObjectiveParameters
     public double? Alpha { get; init; }
     /// <summary>LfU's consistency weight λ.</summary>
     public double? Lambda { get; init; }
+    /// <summary>LfU's automatic calibration of α and/or λ.</summary>
+    public LfUCalibration? Calibration { get; init; }
     /// <summary>LfU-LoRA's ascent batch.</summary>
     public AscentBatchMode? AscentBatch { get; init; }
     /// <summary>Multi-step LfU's number of ascent steps k.</summary>

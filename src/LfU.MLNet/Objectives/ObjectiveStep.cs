@@ -29,6 +29,13 @@ internal abstract class ObjectiveStep : IDisposable
     /// <summary>The steering perturbation of the last step, for objectives that steer representations (inspection and tests).</summary>
     internal virtual Tensor[]? LastSteering => null;
 
+    /// <summary>State the objective carries from step to step besides its generator (null: none), for checkpoints.</summary>
+    internal virtual Tensor? State => null;
+
+    /// <summary>Restores <see cref="State"/> from a checkpoint.</summary>
+    internal virtual void LoadState(Tensor state) =>
+        throw new InvalidDataException($"The checkpoint holds objective state, but {GetType().Name} keeps none.");
+
     /// <summary>
     /// Adds <paramref name="weight"/> × ∇(objective on <paramref name="batch"/>) into the trainable parameters' gradients.
     /// <paramref name="ascentBatch"/> is used by objectives whose <see cref="ObjectiveCost.NeedsAscentBatch"/> is set.

@@ -23,6 +23,6 @@ internal class SupervisedStep(ObjectiveContext context) : ObjectiveStep(context)
         var penalty = Penalty()?.to(sft.dtype);
         var total = penalty is null ? sft : sft + penalty;
         AddGradients(total, Trainable, weight);
-        return StepLossTensors.From(sft, null, 0, null, penalty);
+        return StepLossTensors.From(sft, null, null, null, penalty);
     }
 }

@@ -18,11 +18,14 @@ internal sealed class TrainingObjectiveJsonConverter : JsonConverter<TrainingObj
         writer.WriteStartObject();
         writer.WriteString("Name", value.Name);
         foreach (var property in value.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance)
-                     .Where(p => p.GetCustomAttribute<JsonIgnoreAttribute>() is null && p.GetIndexParameters().Length == 0 && p.Name is not ("EqualityContract" or nameof(TrainingObjective.Name) or nameof(TrainingObjective.Cost)))
+                     .Where(p => p.GetCustomAttribute<JsonIgnoreAttribute>() is not { Condition: JsonIgnoreCondition.Always } && p.GetIndexParameters().Length == 0 && p.Name is not ("EqualityContract" or nameof(TrainingObjective.Name) or nameof(TrainingObjective.Cost)))
                      .OrderBy(p => p.Name, StringComparer.Ordinal))
         {
+            object? setting = property.GetValue(value);
+            // Settings added later are left out while unset, so older checkpoints still compare equal.
+            if (setting is null && property.GetCustomAttribute<JsonIgnoreAttribute>() is { Condition: JsonIgnoreCondition.WhenWritingNull }) continue;
             writer.WritePropertyName(property.Name);
-            JsonSerializer.Serialize(writer, property.GetValue(value), property.PropertyType, options);
+            JsonSerializer.Serialize(writer, setting, property.PropertyType, options);
         }
         writer.WriteEndObject();
     }

@@ -185,7 +185,10 @@ public sealed class Trainer : IDisposable
             _memory.Sample();
 
             var metrics = new StepMetrics(step + 1, (double)(step + 1) / stepsPerEpoch, losses!.Sft, losses.Consistency, losses.Penalty,
-                losses.Total, learningRate, gradNorm, tokens, stepClock.Elapsed.TotalSeconds);
+                losses.Total, learningRate, gradNorm, tokens, stepClock.Elapsed.TotalSeconds)
+            {
+                Alpha = losses.Alpha, Lambda = losses.Lambda, RelativeChange = losses.RelativeChange, GradientRatio = losses.GradientRatio,
+            };
             history.Add(metrics);
             sessionTokens += tokens;
 
@@ -252,7 +255,8 @@ public sealed class Trainer : IDisposable
         var batches = micro.Select(Collate).ToList();
         var predicted = batches.Select(b => b.PredictedTokens()).ToArray();
         double totalPredicted = predicted.Sum();
-        Tensor? sft = null, total = null, consistency = null, penalty = null;
+        Tensor? sft = null, total = null, consistency = null, penalty = null, relativeChange = null, gradientRatio = null;
+        StepLossTensors? last = null;
         static Tensor Add(Tensor? sum, Tensor value, double weight) => sum is null ? value * weight : sum + value * weight;
         for (int m = 0; m < batches.Count; m++)
         {
@@ -265,6 +269,9 @@ public sealed class Trainer : IDisposable
             total = Add(total, l.Total, weight);
             if (l.Consistency is not null) consistency = Add(consistency, l.Consistency, weight);
             if (l.Penalty is not null) penalty = Add(penalty, l.Penalty, weight);
+            if (l.RelativeChange is not null) relativeChange = Add(relativeChange, l.RelativeChange, weight);
+            if (l.GradientRatio is not null) gradientRatio = Add(gradientRatio, l.GradientRatio, weight);
+            last = l;
         }
 
         var grads = _trainable.Select(t => t.Parameter.grad).Where(g => g is not null && !g.IsInvalid).Select(g => g!).ToList();
@@ -278,7 +285,11 @@ public sealed class Trainer : IDisposable
             using (no_grad())
                 foreach (var g in grads) g.mul_(coefficient.to(g.dtype));
         }
-        var losses = new StepLossTensors(sft!, consistency, norm, penalty, total!).Read();
+        // α and λ as the last micro-batch left them; the readings token-weighted like the losses.
+        var losses = new StepLossTensors(sft!, consistency, norm, penalty, total!)
+        {
+            Alpha = last!.Alpha, Lambda = last.Lambda, RelativeChange = relativeChange, GradientRatio = gradientRatio,
+        }.Read();
         gradNorm = losses.AscentGradNorm!.Value; // the record's norm slot carries the clipping norm here
         if (!double.IsFinite(losses.Total) || !double.IsFinite(losses.Sft))
             divergence = $"the loss is {losses.Total} (SFT {losses.Sft}, consistency {losses.Consistency?.ToString() ?? "n/a"})";
@@ -342,6 +353,8 @@ public sealed class Trainer : IDisposable
                 ("objective", _objective.Random.get_state()),
                 ("cpu_default", torch.random.get_rng_state()),
             });
+            if (_objective.State is { } objectiveState)
+                SafeTensorsWriter.Write(Path.Combine(folder, TrainingCheckpoint.ObjectiveStateFile), new[] { ("state", objectiveState.cpu()) });
             TrainingCheckpoint.WriteState(folder, new TrainerState(step, totalSteps, step / _stepsPerEpoch, fingerprint,
                 TrajectoryOptions(), history, validations, _learningRateChanges));
         });
@@ -389,6 +402,14 @@ public sealed class Trainer : IDisposable
         {
             _objective.Random.set_state(rng.Read("objective"));
             torch.random.set_rng_state(rng.Read("cpu_default"));
+        }
+        string objectiveFile = Path.Combine(folder, TrainingCheckpoint.ObjectiveStateFile);
+        if (_objective.State is not null)
+        {
+            if (!File.Exists(objectiveFile))
+                throw new InvalidDataException($"Checkpoint '{folder}' lacks {TrainingCheckpoint.ObjectiveStateFile}, the objective's running state (LfU's calibration); it was not written by a calibrated run.");
+            using var objective = SafeTensorsFile.Open(objectiveFile);
+            _objective.LoadState(objective.Read("state"));
         }
         return state;
     }

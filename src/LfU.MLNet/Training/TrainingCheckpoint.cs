@@ -22,7 +22,8 @@ public sealed record LearningRateChange(int Step, double From, double To);
 
 /// <summary>
 /// Checkpoint folders <c>checkpoint-STEP</c>: trainable weights (a PEFT adapter, or a Hugging Face model folder under
-/// full fine-tuning), <c>optimizer.safetensors</c>, <c>rng.safetensors</c> and <c>trainer_state.json</c>. A checkpoint
+/// full fine-tuning), <c>optimizer.safetensors</c>, <c>rng.safetensors</c>, <c>objective.safetensors</c> (objectives with
+/// running state) and <c>trainer_state.json</c>. A checkpoint
 /// is filled in a hidden temporary folder and renamed into place, so a crash never leaves a half-written one.
 /// </summary>
 internal static class TrainingCheckpoint
@@ -30,6 +31,8 @@ internal static class TrainingCheckpoint
     public const string StateFile = "trainer_state.json";
     public const string OptimizerFile = "optimizer.safetensors";
     public const string RngFile = "rng.safetensors";
+    /// <summary>The objective's running state (LfU's calibration), in checkpoints of objectives that keep one.</summary>
+    public const string ObjectiveStateFile = "objective.safetensors";
     const string Prefix = "checkpoint-";
     const string DivergedPrefix = "diverged-";
 

@@ -12,7 +12,17 @@ namespace LfU.MLNet.Training;
 /// <param name="Tokens">Real (non-padding) input tokens processed.</param>
 /// <param name="Seconds">Wall-clock time of the step.</param>
 public sealed record StepMetrics(int Step, double Epoch, double Sft, double? Consistency, double? Penalty, double Total,
-    double LearningRate, double GradNorm, long Tokens, double Seconds);
+    double LearningRate, double GradNorm, long Tokens, double Seconds)
+{
+    /// <summary>LfU's ascent step α this step used (calibrated or fixed); null for other objectives.</summary>
+    public double? Alpha { get; init; }
+    /// <summary>LfU's consistency weight λ this step used (calibrated or fixed); null for other objectives.</summary>
+    public double? Lambda { get; init; }
+    /// <summary>How far LfU's perturbation moved the compared hidden states, relatively (see <see cref="Objectives.StepLosses.RelativeChange"/>).</summary>
+    public double? RelativeChange { get; init; }
+    /// <summary>λ·‖∇consistency‖ / ‖∇SFT‖ over the trainable weights, token-weighted over the micro-batches.</summary>
+    public double? GradientRatio { get; init; }
+}
 
 /// <summary>An evaluation on the validation data.</summary>
 /// <param name="Step">The optimizer step after which it ran.</param>

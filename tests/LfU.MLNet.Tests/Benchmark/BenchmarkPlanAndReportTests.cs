@@ -54,6 +54,8 @@ public class BenchmarkPlanAndReportTests
     [InlineData("lambda=1,1", "listed twice")]
     [InlineData("lambda=", "no values")]
     [InlineData("lr=-1", "learning rate")]
+    [InlineData("epochs=auto", "'auto' is not a number.")]
+    [InlineData("lambda=auto,AUTO", "listed twice")]
     public void BadSweepsAreExplained(string spec, string message)
     {
         var e = Assert.ThrowsAny<ArgumentException>(() => Sweep.Parse(spec));
@@ -125,6 +127,25 @@ public class BenchmarkPlanAndReportTests
             .Select(l => string.Join(',', l.Split(',').Where((_, i) => i != 10))).ToList(); // drop ascent_steps
         var parsed = BenchmarkReport.ParseCsv(string.Join('\n', lines) + "\n", "old.csv", plan);
         Assert.Equal(["lfu-lora default", "lfu-lora-multistep ascent-steps=3"], parsed.Select(r => $"{r.Run.Method.Name()} {r.Run.Setting}"));
+    }
+
+    [Fact]
+    public void AutoIsACalibratedValueThatSurvivesTheCsv()
+    {
+        var options = Options("sft,lfu-lora,lfu-reps", 1, "lambda=auto,5", "reps-alpha=auto");
+        var plan = BenchmarkRun.Plan(options);
+        Assert.Equal(["sft default", "lfu-lora lambda=5", "lfu-lora lambda=auto", "lfu-reps lambda=5 reps-alpha=1", "lfu-reps lambda=auto reps-alpha=1", "lfu-reps lambda=5 reps-alpha=auto"],
+            plan.Select(r => $"{r.Method.Name()} {r.Setting}"));
+        var benchmark = new ForgettingBenchmark(options, TextWriter.Null);
+        Assert.Equal(new LfULoraObjective { Calibration = new LfUCalibration { Alpha = false } }, benchmark.TrainerOptionsFor(plan[2], 3).Objective);
+        Assert.Equal(new LfURepsObjective { Lambda = 5, Calibration = new LfUCalibration { Lambda = false } }, benchmark.TrainerOptionsFor(plan[5], 3).Objective);
+        Assert.Null(((LfUObjective)benchmark.TrainerOptionsFor(plan[1], 3).Objective).Calibration);
+
+        var results = plan.Select(run => Result(run, 0.5, 0.5)).ToList();
+        string csv = BenchmarkReport.Csv(results);
+        Assert.Contains(",auto,", csv);
+        Assert.Equal(plan, BenchmarkReport.ParseCsv(csv, "results.csv", plan).Select(r => r.Run));
+        Assert.Contains("lambda = auto, 5", BenchmarkReport.Markdown(results, options, plan.Count));
     }
 
     [Fact]

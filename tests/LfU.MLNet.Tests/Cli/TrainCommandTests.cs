@@ -41,9 +41,11 @@ public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<Tr
         string[] log = File.ReadAllLines(Path.Combine(trained.Output, "training_log.csv"));
         Assert.StartsWith("step,epoch,total_loss,sft_loss,consistency_loss,", log[0]);
         Assert.Equal(4, log.Length);
-        Assert.All(log.Skip(1), line => Assert.Equal(11, line.Split(',').Length));
-        Assert.NotEqual("", log[2].Split(',')[^1]); // validation loss at step 2 (--eval-every 2) ...
-        Assert.Equal("", log[1].Split(',')[^1]);    // ... not at step 1
+        Assert.EndsWith(",validation_loss,alpha,lambda,relative_change,gradient_ratio", log[0]);
+        Assert.All(log.Skip(1), line => Assert.Equal(15, line.Split(',').Length));
+        Assert.NotEqual("", log[2].Split(',')[10]); // validation loss at step 2 (--eval-every 2) ...
+        Assert.Equal("", log[1].Split(',')[10]);    // ... not at step 1
+        Assert.All(log.Skip(1), line => Assert.Equal(["0.1", "5"], line.Split(',')[11..13])); // LfU-LoRA's fixed α and λ
         Assert.Equal([0x89, (byte)'P'], File.ReadAllBytes(Path.Combine(trained.Output, "loss.png"))[..2]);
 
         var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(trained.Output, "summary.json")))!;
@@ -205,6 +207,33 @@ public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<Tr
         Assert.Equal(2, run.ExitCode);
         Assert.Contains(option, run.ErrorLines[0]);
         Assert.False(Directory.Exists(Path.Combine(_dir, "o")));
+    }
+
+    [Fact]
+    public void AutoAlphaAndLambdaAreCalibratedAndRecorded()
+    {
+        string data = CliRunner.MiniWorldSample(_dir, "finetune_train.jsonl", 4);
+        string output = Path.Combine(_dir, "auto");
+        var run = CliRunner.Run("train", "--model", TinyTextModel.Path, "--data", data, "--output", output, "--max-steps", "3", "--batch", "2",
+            "--lora-r", "4", "--cutoff", "128", "--alpha", "auto", "--lambda", "AUTO");
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("LfU (LoRA, α=auto (ρ 0.035), λ=auto (ratio 2))", run.Out);
+        Assert.Matches(@"calibrated α [\d.eE-]+, λ [\d.eE-]+\.", run.Out);
+        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "summary.json")))!;
+        Assert.True((bool)summary["objective"]!["Calibration"]!["Alpha"]! && (bool)summary["objective"]!["Calibration"]!["Lambda"]!);
+        Assert.True((double)summary["final_alpha"]! > 0 && (double)summary["final_lambda"]! > 0);
+        // The first step starts from the defaults; the calibration moves both.
+        string[] log = File.ReadAllLines(Path.Combine(output, "training_log.csv"));
+        Assert.Equal(["0.1", "5"], log[1].Split(',')[11..13]);
+        Assert.NotEqual("0.1", log[3].Split(',')[11]);
+        Assert.NotEqual("5", log[3].Split(',')[12]);
+
+        var bad = CliRunner.Run("train", "--model", TinyTextModel.Path, "--data", data, "--output", Path.Combine(_dir, "bad"), "--alpha", "automatic");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--alpha must be a number, 0 or more (paper: 0.1), or auto; got 'automatic'.", bad.Error);
+        var kl = CliRunner.Run("train", "--model", TinyTextModel.Path, "--data", data, "--output", Path.Combine(_dir, "kl"), "--alpha", "auto", "--consistency", "logit-kl");
+        Assert.Equal(1, kl.ExitCode);
+        Assert.Contains("Calibrating α needs a hidden-state consistency", kl.Error);
     }
 
     [Fact]

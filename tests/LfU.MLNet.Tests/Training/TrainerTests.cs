@@ -91,6 +91,7 @@ public sealed class TrainerTests : IDisposable
         new object[] { "lfu-independent-dropout", FineTuning.Lora },
         new object[] { "neftune", FineTuning.Lora },
         new object[] { "lfu-full", FineTuning.Full },
+        new object[] { "lfu-calibrated", FineTuning.Lora },
     };
 
     [Theory]
@@ -101,6 +102,7 @@ public sealed class TrainerTests : IDisposable
         {
             "neftune" => new NEFTuneObjective(),
             "lfu-independent-dropout" => new LfULoraObjective { AscentBatch = AscentBatchMode.IndependentBatch },
+            "lfu-calibrated" => new LfULoraObjective { Calibration = LfUCalibration.Auto },
             _ => new LfULoraObjective(),
         };
         var data = Examples(6);
@@ -136,7 +138,7 @@ public sealed class TrainerTests : IDisposable
             var result = trainer.Train(data, resumeFrom: interrupted);
             foreach (var (key, w) in straight)
                 Assert.True((w == Snapshot(trainer)[key]).all().item<bool>(), $"{name}: {key} differs after resume");
-            Assert.Equal(straightHistory.Select(h => (h.Sft, h.Total, h.GradNorm, h.LearningRate)), result.History.Select(h => (h.Sft, h.Total, h.GradNorm, h.LearningRate)));
+            Assert.Equal(straightHistory.Select(h => (h.Sft, h.Total, h.GradNorm, h.LearningRate, h.Alpha, h.Lambda)), result.History.Select(h => (h.Sft, h.Total, h.GradNorm, h.LearningRate, h.Alpha, h.Lambda)));
             Assert.Equal(0, LoraAdapters.Parameters(model).Count(_ => fineTuning == FineTuning.Full));
         }
     }
@@ -252,6 +254,9 @@ public sealed class TrainerTests : IDisposable
         new object[] { "lfu-reps", new LfURepsObjective() },
         new object[] { "lfu-cosine", new LfULoraObjective { Consistency = ConsistencyMeasure.Cosine } },
         new object[] { "lfu-logit-kl", new LfULoraObjective { Consistency = ConsistencyMeasure.LogitKl } },
+        new object[] { "lfu-lora-calibrated", new LfULoraObjective { Calibration = LfUCalibration.Auto } },
+        new object[] { "lfu-reps-calibrated", new LfURepsObjective { Calibration = LfUCalibration.Auto } },
+        new object[] { "lfu-logit-kl-calibrated-lambda", new LfULoraObjective { Consistency = ConsistencyMeasure.LogitKl, Calibration = new LfUCalibration { Alpha = false } } },
         new object[] { "neftune", new NEFTuneObjective() },
         new object[] { "l1", new L1Objective() },
         new object[] { "l2", new L2Objective() },
@@ -269,6 +274,7 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(2, reports.Count);
         Assert.All(result.History, h => Assert.True(double.IsFinite(h.Total) && h.GradNorm > 0 && h.Tokens > 0, $"{name}: {h}"));
         Assert.Equal(objective is LfUObjective, result.Final.Consistency is not null);
+        Assert.Equal(objective is LfUObjective, result.Final.Alpha is > 0 && result.Final.Lambda is >= 0 && result.Final.GradientRatio is >= 0);
         Assert.Equal(objective is L1Objective or L2Objective, result.Final.Penalty is not null);
         Assert.Equal(new[] { 1, 2 }, result.Validations.Select(v => v.Step));
         Assert.All(result.Validations, v => Assert.True(double.IsFinite(v.Loss) && v.Tokens > 0));
