@@ -9,6 +9,8 @@ public static class Charts
 {
     const int Width = 900, Height = 540;
 
+    static Charts() => SkiaNatives.EnsureLoaded();
+
     /// <summary>
     /// Plots the loss curves of a training run against the optimizer step: SFT and total loss on the left axis,
     /// LfU's consistency loss (when the objective has one) on the right axis, as its scale differs, and the

@@ -10,7 +10,7 @@ namespace LfU.MLNet.Native;
 public static class TorchRuntime
 {
     static readonly object Gate = new();
-    static bool _initialized;
+    static bool _initialized, _prepared;
 
     /// <summary>
     /// Loads TorchSharp's native libraries (CPU, and CUDA when <paramref name="cuda"/> is set) or throws a clear error.
@@ -19,13 +19,18 @@ public static class TorchRuntime
     /// </summary>
     public static void EnsureInitialized(bool cuda = false)
     {
+        lock (Gate)
+            if (!_prepared)
+            {
+                _prepared = true;
+                PrepareNativeBackend(cuda);
+            }
         if (cuda) EnsureInitialized(); // a CPU runtime that cannot load (old libstdc++) gets that diagnosis, not a CUDA one
         lock (Gate)
         {
             if (_initialized && !cuda) return;
             try
             {
-                if (!_initialized) PreloadBackendBesideTorchSharp();
                 torch.InitializeDeviceType(cuda ? DeviceType.CUDA : DeviceType.CPU);
                 _initialized = true;
             }
@@ -43,17 +48,35 @@ public static class TorchRuntime
     }
 
     /// <summary>
-    /// Where no build step chose the native library (a notebook kernel, a script host), TorchSharp's loader looks for it
-    /// in a <c>cpu/</c> folder beside TorchSharp.dll and misses the one the build placed (and patched) in
-    /// <c>runtimes/linux-x64/native/</c>. Loading that one first by its path makes every later load by name find it.
+    /// Loads TorchSharp's native library by path before TorchSharp loads it by name (the loader then finds it loaded),
+    /// from wherever this process's TorchSharp.dll came (<see cref="NativeBackendLayout"/>). Where no build step ran (a
+    /// notebook's <c>#r "nuget: ..."</c>), TorchSharp's own fallback would copy libtorch beside the package and load
+    /// the unpatched library; instead the CPU libtorch package is loaded from where NuGet put it, and on a libstdc++
+    /// without GLIBCXX_3.4.32 a patched copy of <c>libLibTorchSharp.so</c> from the user's cache.
     /// </summary>
-    static void PreloadBackendBesideTorchSharp()
+    static void PrepareNativeBackend(bool cuda)
     {
         if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64) return;
         string? folder = Path.GetDirectoryName(typeof(torch).Assembly.Location);
-        if (string.IsNullOrEmpty(folder)) return;
-        string native = Path.Combine(folder, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
-        if (File.Exists(native)) NativeLibrary.TryLoad(native, out _);
+        if (string.IsNullOrEmpty(folder) || NativeBackendLayout.Find(folder) is not { } layout) return;
+        if (!layout.FromNuGetCache)
+        {
+            NativeLibrary.TryLoad(layout.LibTorchSharp, out _);
+            return;
+        }
+        try
+        {
+            // Where libstdc++ is new enough, TorchSharp's own NuGet-cache loading works for either backend: leave it be.
+            // A CUDA libtorch is stitched from parts and loaded by TorchSharp itself: Diagnose explains why it cannot load.
+            if (cuda || layout.LibTorch is null || !ElfVersionPatcher.NeedsPatch(layout.LibTorchSharp, out _)) return;
+            string library = NativeBackendLayout.PatchedCopy(layout.LibTorchSharp, NativeBackendLayout.DefaultCacheRoot);
+            // libtorch.so pulls libtorch_cpu, libc10 and libgomp from its own folder ($ORIGIN); the copy then finds them loaded.
+            if (NativeLibrary.TryLoad(Path.Combine(layout.LibTorch, "libtorch.so"), out _)) NativeLibrary.TryLoad(library, out _);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            // TorchSharp's own loading then fails, and Diagnose says what is missing.
+        }
     }
 
     /// <summary>The TorchSharp version this program runs, e.g. 0.107.0: the CUDA package must match it.</summary>
@@ -109,19 +132,11 @@ public static class TorchRuntime
         return lines.Count == 0 ? null : string.Join(" ", lines.Take(3));
     }
 
-    /// <summary>The path of the libLibTorchSharp.so that TorchSharp loads first (next to TorchSharp.dll), if any.</summary>
+    /// <summary>The path of the libLibTorchSharp.so this process's TorchSharp uses (its build output's, or its NuGet package's), if any.</summary>
     public static string? FindTorchSharpNative()
     {
         string? dir = Path.GetDirectoryName(typeof(torch).Assembly.Location);
-        if (string.IsNullOrEmpty(dir)) return null;
-        string rid = RuntimeInformation.OSArchitecture == Architecture.Arm64 ? "linux-arm64" : "linux-x64";
-        foreach (string candidate in new[]
-                 {
-                     Path.Combine(dir, ElfVersionPatcher.TorchSharpLibrary),
-                     Path.Combine(dir, "runtimes", rid, "native", ElfVersionPatcher.TorchSharpLibrary),
-                 })
-            if (File.Exists(candidate)) return candidate;
-        return null;
+        return string.IsNullOrEmpty(dir) ? null : NativeBackendLayout.Find(dir)?.LibTorchSharp;
     }
 
     static string Diagnose(bool cuda)
@@ -129,16 +144,30 @@ public static class TorchRuntime
         string backend = cuda ? "CUDA" : "CPU";
         if (!OperatingSystem.IsLinux())
             return $"TorchSharp's native {backend} backend could not be loaded. Reference TorchSharp-cpu {TorchSharpVersion()} (or, for NVIDIA GPUs, TorchSharp-cuda-windows / TorchSharp-cuda-linux of that version) in your project.";
-        string? native = FindTorchSharpNative();
-        if (native == null)
-            return $"TorchSharp's native {backend} backend could not be loaded: no {ElfVersionPatcher.TorchSharpLibrary} next to TorchSharp.dll. " +
-                   $"Reference TorchSharp-cpu {TorchSharpVersion()} (LfU.MLNet does by default).";
+        string? folder = Path.GetDirectoryName(typeof(torch).Assembly.Location);
+        var layout = string.IsNullOrEmpty(folder) ? null : NativeBackendLayout.Find(folder);
+        if (layout == null)
+            return $"TorchSharp's native {backend} backend could not be loaded: no {ElfVersionPatcher.TorchSharpLibrary} beside TorchSharp.dll ({folder}), " +
+                   $"in its runtimes/linux-x64/native folder or in its NuGet package. Reference TorchSharp-cpu {TorchSharpVersion()} (or TorchSharp-cuda-linux) " +
+                   "next to LfU.MLNet: the app picks the backend.";
+        string native = layout.LibTorchSharp;
         try
         {
             if (ElfVersionPatcher.NeedsPatch(native, out string reason))
+            {
+                if (layout.CudaPackage is not null)
+                    return $"TorchSharp cannot load: {reason}. TorchSharp runs from the NuGet cache (a notebook or script host) with its CUDA " +
+                           "backend, which it assembles and loads itself, so LfU.MLNet cannot mark that requirement weak at run time. Install libstdc++6 " +
+                           "from GCC 13 or newer (Debian 13, Ubuntu 24.04), or run from a project built with dotnet build (its targets patch the output).";
+                if (layout.FromNuGetCache)
+                    return $"TorchSharp cannot load: {reason}. TorchSharp runs from the NuGet cache (a notebook or script host)" +
+                           (layout.LibTorch is null
+                               ? $", and no libtorch-cpu-linux-x64 package lies beside it: reference TorchSharp-cpu {TorchSharpVersion()} (#r \"nuget: TorchSharp-cpu, {TorchSharpVersion()}\")."
+                               : $"; a patched copy in {NativeBackendLayout.DefaultCacheRoot} failed to load (see the inner exception).");
                 return $"TorchSharp cannot load: {reason}. The LfU.MLNet build targets mark that requirement weak in the copy in your " +
                        $"build output ({native}); they did not run for this folder. Rebuild the project that references LfU.MLNet " +
                        "(dotnet build), or install libstdc++6 from GCC 13 or newer (Debian 13, Ubuntu 24.04).";
+            }
         }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
         {

@@ -1,86 +1,113 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
 using Xunit;
 
 namespace LfU.MLNet.Tests.Examples;
 
 /// <summary>
-/// Runs examples/notebooks/LfU-QuickStart.ipynb cell by cell (see <see cref="NotebookRunner"/>). The notebook reads
-/// LFU_NOTEBOOK_QUICK=1 (2 training steps on 8 rows, 4 test rows, 8 new tokens, output in a temporary folder) and
-/// LFU_NOTEBOOK_MODEL (here the tiny random model), so the run takes seconds.
+/// Runs examples/notebooks/*.ipynb in the .NET Interactive C# kernel — the kernel Jupyter's .net-csharp and VS Code's
+/// Polyglot Notebooks host — in a fresh process (tests/LfU.MLNet.NotebookHost), as a user's notebook runs: the first
+/// cell's <c>#r "nuget: LfU.MLNet"</c> restores the packages that scripts/pack-local-feed.sh packed into a local feed
+/// (a source of the user's NuGet configuration), and TorchSharp and SkiaSharp load from the NuGet cache with no build step (on Debian 12
+/// TorchSharp's library needs LfU.MLNet's run-time GLIBCXX fix-up). LFU_NOTEBOOK_QUICK=1 (2 training steps on 8 rows,
+/// 8 new tokens) on the tiny random model keeps the run short.
 /// </summary>
-[Collection("Console")] // the cells write to Console.Out
-public sealed class NotebookTests
+public sealed class NotebookTests : IDisposable
 {
-    static string NotebookPath => Path.Combine(TinyTextModel.RepositoryRoot(), "examples", "notebooks", "LfU-QuickStart.ipynb");
+    readonly TempFolder _temp = new("lfu-notebook-test-");
+
+    public void Dispose() => _temp.Dispose();
+
+    static string Root => TinyTextModel.RepositoryRoot();
+
+    /// <summary>The host, built beside this test assembly's configuration.</summary>
+    static string HostDll
+    {
+        get
+        {
+            string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<Configuration>/net10.0
+            string dll = Path.Combine(Root, "tests", "LfU.MLNet.NotebookHost", "bin", configuration, "net10.0", "LfU.MLNet.NotebookHost.dll");
+            Assert.True(File.Exists(dll), $"{dll} is missing: build the solution (dotnet test LfU.MLNet.sln builds it).");
+            return dll;
+        }
+    }
+
+    static (int ExitCode, string Out, string Error) Run(string fileName, string arguments, IDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo(fileName, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Root };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(10))) { process.Kill(entireProcessTree: true); Assert.Fail($"{fileName} {arguments} ran over 10 minutes."); }
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
 
     [Fact]
-    public async Task The_quick_start_notebook_runs_every_cell()
+    public void TheQuickStartNotebookRunsInTheRealKernelFromTheNuGetPackages()
     {
-        var cells = NotebookRunner.CodeCells(NotebookPath);
-        var globals = new NotebookGlobals();
-        var savedOut = Console.Out;
-        Console.SetOut(new StringWriter());
-        Environment.SetEnvironmentVariable("LFU_NOTEBOOK_QUICK", "1");
-        Environment.SetEnvironmentVariable("LFU_NOTEBOOK_MODEL", TinyTextModel.Path);
-        string? outputFolder = null;
+        var pack = Run("bash", "scripts/pack-local-feed.sh");
+        Assert.True(pack.ExitCode == 0, pack.Out + pack.Error);
+
+        string notebook = Path.Combine(Root, "examples", "notebooks", "LfU-QuickStart.ipynb");
+        var run = Run("dotnet", $"\"{HostDll}\" \"{notebook}\"", new Dictionary<string, string>
+        {
+            ["LFU_NOTEBOOK_QUICK"] = "1", ["LFU_NOTEBOOK_MODEL"] = TinyTextModel.Path,
+        });
+        string output = Path.Combine(_temp.Path, "unknown");
         try
         {
-            var state = await NotebookRunner.RunAsync(cells, globals);
-            outputFolder = (string)state.GetVariable("outputFolder")!.Value;
-
-            Assert.True(File.Exists((string)state.GetVariable("zipPath")!.Value), "the notebook saves the ML.NET model zip");
-            Assert.True(File.Exists(Path.Combine(outputFolder, "loss.png")), "the notebook saves the loss plot");
-            Assert.True(File.Exists(Path.Combine(outputFolder, "adapter", "adapter_config.json")), "the notebook exports the adapter");
-            Assert.Contains(globals.Displayed, v => v is string html && html.StartsWith("<img src=\"data:image/png;base64,", StringComparison.Ordinal));
-            object prediction = state.GetVariable("answer")!.Value;
-            Assert.IsType<string>(prediction.GetType().GetProperty("Generated")!.GetValue(prediction)); // the prediction engine answered
+            Assert.True(run.ExitCode == 0, $"{run.Error}\n{run.Out}");
+            Assert.Contains("Notebook LfU-QuickStart.ipynb: all ", run.Out);
+            output = run.Out.Split('\n').Single(l => l.StartsWith("Output: ", StringComparison.Ordinal))[8..].Trim();
+            Assert.True(File.Exists(Path.Combine(output, "lfu-model.zip")), "the notebook saves the ML.NET model zip");
+            Assert.True(File.Exists(Path.Combine(output, "loss.png")), "the notebook draws the loss curve (SkiaSharp loaded from the NuGet cache)");
+            Assert.True(File.Exists(Path.Combine(output, "adapter", "adapter_config.json")), "the notebook exports the adapter");
+            Assert.Contains("[display text/html] <img src=\"data:image/png;base64,", run.Out);
         }
         finally
         {
-            Environment.SetEnvironmentVariable("LFU_NOTEBOOK_QUICK", null);
-            Environment.SetEnvironmentVariable("LFU_NOTEBOOK_MODEL", null);
-            Console.SetOut(savedOut);
-            if (outputFolder is not null) Directory.Delete(outputFolder, recursive: true);
+            if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
         }
     }
 
     [Fact]
-    public void TheNotebookIsACSharpNotebookReferencingThisRepositoryBuild()
+    public void TheNotebookTakesLfUAndItsBackendFromNuGet()
     {
-        var cells = NotebookRunner.CodeCells(NotebookPath);
-
-        Assert.Contains("#r \"../QuickStart/bin/Release/net10.0/LfU.MLNet.dll\"", cells[0]);
-        Assert.Contains("// ", cells[0]); // the NuGet alternative is a comment, not a line the kernel runs
-        Assert.DoesNotContain(cells[0].Split('\n'), line => line.TrimStart().StartsWith("#r \"nuget:", StringComparison.Ordinal));
+        var notebook = JsonNode.Parse(File.ReadAllText(Path.Combine(Root, "examples", "notebooks", "LfU-QuickStart.ipynb")))!;
+        Assert.Equal(".net-csharp", (string)notebook["metadata"]!["kernelspec"]!["name"]!);
+        string first = string.Concat(notebook["cells"]!.AsArray().First(c => (string)c!["cell_type"]! == "code")!["source"]!.AsArray().Select(l => (string)l!));
+        Assert.Contains("#r \"nuget: LfU.MLNet, 0.1.0\"", first);
+        Assert.Contains("#r \"nuget: TorchSharp-cpu, 0.107.0\"", first);
+        Assert.DoesNotContain("bin/Release", first);
     }
 
     [Fact]
-    public async Task A_cell_that_throws_fails_the_run_naming_the_cell()
+    public void AFailingCellFailsTheRunNamingTheCell()
     {
-        string[] cells = ["int x = 41;", "x++;", "if (x == 42) throw new System.IO.InvalidDataException(\"boom\");"];
+        string file = Path.Combine(_temp.Path, "failing.ipynb");
+        var cells = new JsonArray(
+            Cell("markdown", "# a title"),
+            Cell("code", "int x = 41;"),
+            Cell("code", "x++;\nif (x == 42) throw new System.IO.InvalidDataException(\"boom\");"),
+            Cell("code", "Console.WriteLine(\"never\");"));
+        File.WriteAllText(file, new JsonObject
+        {
+            ["cells"] = cells, ["nbformat"] = 4, ["nbformat_minor"] = 5,
+            ["metadata"] = new JsonObject { ["kernelspec"] = new JsonObject { ["name"] = ".net-csharp", ["language"] = "C#", ["display_name"] = ".NET (C#)" } },
+        }.ToJsonString());
 
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => NotebookRunner.RunAsync(cells, new NotebookGlobals()));
+        var run = Run("dotnet", $"\"{HostDll}\" \"{file}\"");
 
-        Assert.StartsWith("Notebook code cell 3 threw InvalidDataException: boom", e.Message);
-    }
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("Notebook failing.ipynb: code cell 2 failed", run.Error);
+        Assert.Contains("boom", run.Error);
+        Assert.DoesNotContain("never", run.Out);
 
-    [Fact]
-    public async Task A_cell_that_does_not_compile_fails_the_run_naming_the_cell()
-    {
-        string[] cells = ["var y = 1;", "string s = y;"];
-
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => NotebookRunner.RunAsync(cells, new NotebookGlobals()));
-
-        Assert.StartsWith("Notebook code cell 2 does not compile:", e.Message);
-        Assert.Contains("CS0029", e.Message);
-    }
-
-    [Fact]
-    public async Task A_nuget_reference_is_refused_as_it_needs_the_kernel()
-    {
-        string[] cells = ["#r \"nuget: LfU.MLNet, 0.1.0\""];
-
-        var e = await Assert.ThrowsAsync<InvalidDataException>(() => NotebookRunner.RunAsync(cells, new NotebookGlobals()));
-
-        Assert.Contains("Code cell 1: '#r \"nuget: LfU.MLNet, 0.1.0\"' needs a NuGet restore", e.Message);
+        static JsonObject Cell(string type, string source) => new()
+        {
+            ["cell_type"] = type, ["metadata"] = new JsonObject(), ["source"] = source,
+            ["outputs"] = type == "code" ? new JsonArray() : null, ["execution_count"] = null,
+        };
     }
 }

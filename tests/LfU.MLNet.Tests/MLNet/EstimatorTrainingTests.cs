@@ -46,6 +46,21 @@ public sealed class EstimatorTrainingTests : IDisposable
     }
 
     [Fact]
+    public void ACalibratedObjectiveSetsAlphaAndLambdaDuringFit()
+    {
+        var log = TinyFineTuning.CaptureLog(_ml);
+        var options = TinyFineTuning.Options();
+        options.Objective = new LfU.MLNet.Objectives.LfULoraObjective { Calibration = LfU.MLNet.Objectives.LfUCalibration.Auto };
+        using var model = _ml.Transforms.Text.FineTuneWithLfU(options).Fit(_ml.Data.LoadFromEnumerable(TinyFineTuning.Rows(8)));
+
+        var history = model.TrainingResult!.History;
+        Assert.Equal((LfU.MLNet.Objectives.LfUObjective.DefaultAlpha, LfU.MLNet.Objectives.LfULoraObjective.DefaultLambda), (history[0].Alpha, history[0].Lambda));
+        Assert.NotEqual(history[0].Alpha, history[^1].Alpha);
+        Assert.NotEqual(history[0].Lambda, history[^1].Lambda);
+        Assert.Contains(log, m => m.Message.Contains("α=auto (ρ 0.035), λ=auto (ratio 2)"));
+    }
+
+    [Fact]
     public void CancellationStopsFitLeavingACheckpointThatResumeFromContinuesToTheSameModel()
     {
         string checkpoints = Path.Combine(_dir, "checkpoints");

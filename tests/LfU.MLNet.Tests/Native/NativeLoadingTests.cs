@@ -2,7 +2,7 @@ using LfU.MLNet.Native;
 using TorchSharp;
 using Xunit;
 
-namespace LfU.MLNet.Tests;
+namespace LfU.MLNet.Tests.Native;
 
 public class NativeLoadingTests
 {
