@@ -37,7 +37,7 @@ internal static class TrainCommand
             "lfu", [.. ObjectiveRegistry.Names, "lfu"]);
         var perturbation = Choice("--perturbation", "With --objective lfu: lora (weights) or reps (representation steering).", "lora", "lora", "reps");
         var alpha = new Option<NumberOrAuto?>("--alpha") { Description = $"LfU's ascent step size α (default {LfUObjective.DefaultAlpha} for lfu-lora, {LfURepsObjective.DefaultStep} for lfu-reps), or auto: kept at a fixed relative change of the hidden states ({LfUCalibration.DefaultRelativeChange})." };
-        var lambda = new Option<NumberOrAuto?>("--lambda") { Description = $"LfU's consistency weight λ (default {LfULoraObjective.DefaultLambda} for lfu-lora, {LfURepsObjective.DefaultLambda} for lfu-reps), or auto: λ·‖∇consistency‖ kept at {LfUCalibration.DefaultGradientRatio} × ‖∇SFT‖." };
+        var lambda = new Option<NumberOrAuto?>("--lambda") { Description = $"LfU's consistency weight λ (default {LfULoraObjective.DefaultLambda} for lfu-lora, {LfURepsObjective.DefaultLambda} for lfu-reps), or auto: λ·consistency = {LfUCalibration.DefaultConsistencyWeight} × (relative change of the hidden states)², scale-free." };
         var ascentSteps = new Option<int?>("--ascent-steps") { Description = $"With --objective lfu-lora-multistep: the number k of ascent steps of α / k (default {LfULoraMultiStepObjective.DefaultAscentSteps})." };
         var ascentBatch = Choice("--ascent-batch", "Batch of LfU's ascent gradient: same (the training batch) or independent (another batch, as the official code).", "same", "same", "independent");
         var consistency = Choice("--consistency", "LfU's consistency measure: mse or cosine of hidden states, or logit-kl.", "mse", "mse", "cosine", "logit-kl");

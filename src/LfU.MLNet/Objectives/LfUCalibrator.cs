@@ -3,8 +3,8 @@ using static TorchSharp.torch;
 namespace LfU.MLNet.Objectives;
 
 /// <summary>
-/// The running state of <see cref="LfUCalibration"/>: α, the two gradient-norm averages and how many relative
-/// changes α has seen, as one float64 tensor on the training device (no host sync per step; checkpointed as is).
+/// The rules of <see cref="LfUCalibration"/> and their running state, α and how many relative changes it has seen,
+/// as one float64 tensor on the training device (no host sync per step; checkpointed as is).
 /// </summary>
 internal sealed class LfUCalibrator : IDisposable
 {
@@ -15,21 +15,18 @@ internal sealed class LfUCalibrator : IDisposable
     /// <summary>The first step's full correction is bounded too, for a degenerate first batch.</summary>
     const double MaxFirstAlphaFactor = 1000.0;
 
-    const int AlphaSlot = 0, SftNormAverage = 1, ConsistencyNormAverage = 2, AlphaObservations = 3;
+    const int AlphaSlot = 0, AlphaObservations = 1;
 
     readonly LfUCalibration _settings;
-    readonly double _startLambda;
-    readonly Tensor _state; // (4) float64
+    readonly Tensor _state; // (2) float64
 
     /// <param name="settings">The targets.</param>
     /// <param name="startAlpha">α of the first step.</param>
-    /// <param name="startLambda">λ of the first step (before any consistency gradient has been seen).</param>
     /// <param name="device">Where the state lives.</param>
-    public LfUCalibrator(LfUCalibration settings, double startAlpha, double startLambda, Device device)
+    public LfUCalibrator(LfUCalibration settings, double startAlpha, Device device)
     {
         _settings = settings;
-        _startLambda = startLambda;
-        _state = tensor(new[] { startAlpha, 0, 0, 0 }, ScalarType.Float64, device).DetachFromDisposeScope();
+        _state = tensor(new[] { startAlpha, 0 }, ScalarType.Float64, device).DetachFromDisposeScope();
     }
 
     public LfUCalibration Settings => _settings;
@@ -38,30 +35,15 @@ internal sealed class LfUCalibrator : IDisposable
     public Tensor Alpha() => _state[AlphaSlot].clone();
 
     /// <summary>
-    /// The λ the next step uses (a float64 scalar): ratio · avg‖∇SFT‖ / avg‖∇consistency‖ over the steps so far, or
-    /// the objective's λ until a consistency gradient has been seen. Both averages start at 0 and share the factor,
-    /// so their bias cancels in the quotient.
+    /// λ for a micro-batch whose perturbation moved the states by <paramref name="relativeChange"/> with this
+    /// <paramref name="consistency"/>: weight · ρ̂² / consistency (0 where nothing moved), a float64 scalar.
     /// </summary>
-    public Tensor Lambda()
-    {
-        var consistency = _state[ConsistencyNormAverage];
-        return where(consistency > 0, _state[SftNormAverage] * _settings.GradientRatio / consistency.clamp_min(double.Epsilon), tensor(_startLambda, ScalarType.Float64, _state.device));
-    }
-
-    /// <summary>
-    /// Takes in a micro-batch's gradient norms: ‖∇SFT‖, and ‖∇(λ·consistency)‖ at the <paramref name="lambda"/> it used
-    /// (a step at λ = 0 shows no consistency gradient and is skipped).
-    /// </summary>
-    public void ObserveGradients(Tensor sftNorm, Tensor weightedConsistencyNorm, Tensor lambda)
+    public Tensor Lambda(Tensor consistency, Tensor relativeChange)
     {
         using var _ = no_grad();
-        double beta = _settings.Smoothing;
-        var seen = lambda > 0;
-        var consistencyNorm = weightedConsistencyNorm.to(ScalarType.Float64) / lambda.clamp_min(double.Epsilon);
-        var sft = _state[SftNormAverage] * beta + sftNorm.to(ScalarType.Float64) * (1 - beta);
-        var consistency = _state[ConsistencyNormAverage] * beta + consistencyNorm * (1 - beta);
-        _state[SftNormAverage].copy_(where(seen, sft, _state[SftNormAverage]));
-        _state[ConsistencyNormAverage].copy_(where(seen, consistency, _state[ConsistencyNormAverage]));
+        var c = consistency.detach().to(ScalarType.Float64);
+        var r = relativeChange.to(ScalarType.Float64);
+        return where(c > 0, r.pow(2) * _settings.ConsistencyWeight / c.clamp_min(double.Epsilon), zeros_like(c));
     }
 
     /// <summary>Moves α toward the target after a micro-batch whose hidden states changed by <paramref name="relativeChange"/>.</summary>

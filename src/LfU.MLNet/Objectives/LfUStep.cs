@@ -19,7 +19,7 @@ internal abstract class LfUStep : ObjectiveStep
         Lambda = objective.Lambda;
         Consistency = objective.ConsistencyFor(context.Model.LayerCount);
         if (objective.Calibration is { } calibration)
-            _calibrator = new LfUCalibrator(calibration, objective.Alpha, objective.Lambda, context.Model.Device);
+            _calibrator = new LfUCalibrator(calibration, objective.Alpha, context.Model.Device);
     }
 
     /// <summary>(α / <paramref name="steps"/>) / ‖g‖, or 0 when the gradient vanishes (then the auxiliary model equals the clean one).</summary>
@@ -62,13 +62,13 @@ internal abstract class LfUStep : ObjectiveStep
     {
         var relativeChange = Consistency.RelativeChange(consistency, reference);
         var alpha = CurrentAlpha();
-        // A calibrated λ is the one the steps before this one set, so the gradient is LfU's at (α, λ) exactly as the
-        // fixture-checked fixed path computes it: the gradient of λ·consistency.
+        // A calibrated λ comes from this micro-batch's own clean and perturbed states and is held constant: the gradient
+        // is LfU's at (α, λ) exactly as the fixture-checked fixed path computes it, the gradient of λ·consistency.
         Tensor lambda;
         Tensor[] consistencyGrads;
-        if (_calibrator is { Settings.Lambda: true } calibrator)
+        if (_calibrator is { Settings.Lambda: true } calibrator && relativeChange is not null)
         {
-            lambda = calibrator.Lambda();
+            lambda = calibrator.Lambda(consistency, relativeChange);
             consistencyGrads = Grad(consistency * lambda.to(consistency.dtype), Trainable.Cast<Tensor>().ToList());
         }
         else
@@ -78,7 +78,6 @@ internal abstract class LfUStep : ObjectiveStep
         }
         AccumulateInto(Trainable, consistencyGrads, weight);
         var weightedNorm = GlobalNorm(consistencyGrads);
-        if (_calibrator is { Settings.Lambda: true }) _calibrator.ObserveGradients(_sftGradNorm!, weightedNorm, lambda);
         if (_calibrator is { Settings.Alpha: true } && relativeChange is not null) _calibrator.ObserveRelativeChange(relativeChange);
         var ratio = weightedNorm / _sftGradNorm!.clamp_min(double.Epsilon);
         return StepLossTensors.From(sft, consistency, lambda, ascentNorm, null) with

@@ -285,7 +285,7 @@ public sealed class Trainer : IDisposable
             using (no_grad())
                 foreach (var g in grads) g.mul_(coefficient.to(g.dtype));
         }
-        // α and λ as the last micro-batch left them; the readings token-weighted like the losses.
+        // α and λ of the last micro-batch; the readings token-weighted like the losses.
         var losses = new StepLossTensors(sft!, consistency, norm, penalty, total!)
         {
             Alpha = last!.Alpha, Lambda = last.Lambda, RelativeChange = relativeChange, GradientRatio = gradientRatio,

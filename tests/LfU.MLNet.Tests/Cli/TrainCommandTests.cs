@@ -217,23 +217,23 @@ public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<Tr
         var run = CliRunner.Run("train", "--model", TinyTextModel.Path, "--data", data, "--output", output, "--max-steps", "3", "--batch", "2",
             "--lora-r", "4", "--cutoff", "128", "--alpha", "auto", "--lambda", "AUTO");
         Assert.True(run.ExitCode == 0, run.Error);
-        Assert.Contains("LfU (LoRA, α=auto (ρ 0.035), λ=auto (ratio 2))", run.Out);
+        Assert.Contains("LfU (LoRA, α=auto (ρ 0.035), λ=auto (weight 16))", run.Out);
         Assert.Matches(@"calibrated α [\d.eE-]+, λ [\d.eE-]+\.", run.Out);
         var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "summary.json")))!;
         Assert.True((bool)summary["objective"]!["Calibration"]!["Alpha"]! && (bool)summary["objective"]!["Calibration"]!["Lambda"]!);
         Assert.True((double)summary["final_alpha"]! > 0 && (double)summary["final_lambda"]! > 0);
-        // The first step starts from the defaults; the calibration moves both.
+        // α starts from the kind's default and is moved; λ is never the fixed default.
         string[] log = File.ReadAllLines(Path.Combine(output, "training_log.csv"));
-        Assert.Equal(["0.1", "5"], log[1].Split(',')[11..13]);
+        Assert.Equal("0.1", log[1].Split(',')[11]);
         Assert.NotEqual("0.1", log[3].Split(',')[11]);
-        Assert.NotEqual("5", log[3].Split(',')[12]);
+        Assert.All(log.Skip(1), line => Assert.NotEqual("5", line.Split(',')[12]));
 
         var bad = CliRunner.Run("train", "--model", TinyTextModel.Path, "--data", data, "--output", Path.Combine(_dir, "bad"), "--alpha", "automatic");
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("--alpha must be a number, 0 or more (paper: 0.1), or auto; got 'automatic'.", bad.Error);
         var kl = CliRunner.Run("train", "--model", TinyTextModel.Path, "--data", data, "--output", Path.Combine(_dir, "kl"), "--alpha", "auto", "--consistency", "logit-kl");
         Assert.Equal(1, kl.ExitCode);
-        Assert.Contains("Calibrating α needs a hidden-state consistency", kl.Error);
+        Assert.Contains("Calibrating α or λ needs a hidden-state consistency", kl.Error);
     }
 
     [Fact]

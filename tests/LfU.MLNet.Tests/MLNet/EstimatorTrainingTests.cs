@@ -54,10 +54,11 @@ public sealed class EstimatorTrainingTests : IDisposable
         using var model = _ml.Transforms.Text.FineTuneWithLfU(options).Fit(_ml.Data.LoadFromEnumerable(TinyFineTuning.Rows(8)));
 
         var history = model.TrainingResult!.History;
-        Assert.Equal((LfU.MLNet.Objectives.LfUObjective.DefaultAlpha, LfU.MLNet.Objectives.LfULoraObjective.DefaultLambda), (history[0].Alpha, history[0].Lambda));
+        Assert.Equal(LfU.MLNet.Objectives.LfUObjective.DefaultAlpha, history[0].Alpha);
         Assert.NotEqual(history[0].Alpha, history[^1].Alpha);
-        Assert.NotEqual(history[0].Lambda, history[^1].Lambda);
-        Assert.Contains(log, m => m.Message.Contains("α=auto (ρ 0.035), λ=auto (ratio 2)"));
+        // λ · consistency = 16 × (relative change)² at every step.
+        Assert.All(history, m => Assert.Equal(16 * m.RelativeChange!.Value * m.RelativeChange.Value, m.Lambda!.Value * m.Consistency!.Value, 1e-9));
+        Assert.Contains(log, m => m.Message.Contains("α=auto (ρ 0.035), λ=auto (weight 16)"));
     }
 
     [Fact]

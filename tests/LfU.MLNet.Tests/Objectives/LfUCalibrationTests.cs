@@ -9,7 +9,7 @@ namespace LfU.MLNet.Tests.Objectives;
 
 /// <summary>
 /// LfU's automatic calibration in float64 on the LfU fixture: a calibrated step's gradient is exactly LfU's at the α and
-/// λ it reports (so the fixture-checked arithmetic carries over), λ meets its gradient ratio, α reaches its relative
+/// λ it reports (so the fixture-checked arithmetic carries over), λ weighs the consistency by the clean states' scale, α reaches its relative
 /// change, and the rules themselves.
 /// </summary>
 public class LfUCalibrationTests
@@ -62,20 +62,22 @@ public class LfUCalibrationTests
     }
 
     [Fact]
-    public void WithoutSmoothingLambdaMeetsTheGradientRatioOfThePreviousStep()
+    public void LambdaWeighsTheConsistencyRelativeToTheCleanStatesScale()
     {
-        var calibration = new LfUCalibration { Alpha = false, Smoothing = 0, GradientRatio = 0.3 };
-        var steps = Steps(Kind("lfu-lora", calibration), count: 2);
-        Assert.Equal(LfULoraObjective.DefaultLambda, steps[0].Losses.Lambda); // the first step has seen no gradient yet
-        // The same batch at the same weights has the same gradients, so the second step meets the ratio.
-        Assert.Equal(0.3, steps[1].Losses.GradientRatio!.Value, 1e-8); // libtorch's float64 backward is linear in the loss scale to ~1e-8 only
+        var calibration = new LfUCalibration { Alpha = false, ConsistencyWeight = 3 };
+        var (losses, _) = Steps(Kind("lfu-lora", calibration), count: 1)[0];
+        // λ · consistency = weight · (relative change)²
+        Assert.Equal(3 * Math.Pow(losses.RelativeChange!.Value, 2), losses.Lambda!.Value * losses.Consistency!.Value, 1e-15);
 
-        // Independently: λ = 0.3 · ‖∇SFT‖ / ‖∇consistency‖, from the step's own parts.
-        var (_, sft) = Steps(new SftObjective(), count: 1)[0];
-        var (_, unitLambda) = Steps(Kind("lfu-lora", null, alpha: 0.1, lambda: 1), count: 1)[0];
-        double sftNorm = Math.Sqrt(sft.Sum(g => g.pow(2).sum().item<double>()));
-        double consistencyNorm = Math.Sqrt(unitLambda.Zip(sft).Sum(x => (x.First - x.Second).pow(2).sum().item<double>()));
-        Assert.Equal(0.3 * sftNorm / consistencyNorm, steps[1].Losses.Lambda!.Value, 1e-9 * steps[1].Losses.Lambda!.Value);
+        // Independently, for MSE: λ = weight / mean h², the mean square of the compared clean states at response positions.
+        var (model, _, batch) = Fixture();
+        using (model)
+        {
+            var response = batch.Labels! != -100;
+            var clean = model.Forward(batch.InputIds, new ForwardOptions { AttentionMask = batch.AttentionMask, OutputHiddenStates = true });
+            double meanSquare = clean.HiddenStates!.Average(h => h[response].pow(2).mean().item<double>());
+            Assert.Equal(3 / meanSquare, losses.Lambda!.Value, 1e-12 * losses.Lambda!.Value);
+        }
     }
 
     [Theory]
@@ -97,7 +99,7 @@ public class LfUCalibrationTests
     [Fact]
     public void AlphaCorrectsFullyOnceThenByAtMostAFactorOfTwo()
     {
-        using var calibrator = new LfUCalibrator(new LfUCalibration { RelativeChange = 0.1 }, startAlpha: 0.4, startLambda: 5, CPU);
+        using var calibrator = new LfUCalibrator(new LfUCalibration { RelativeChange = 0.1 }, startAlpha: 0.4, CPU);
         calibrator.ObserveRelativeChange(tensor(0.4)); // 4× too far: the first correction is full
         Assert.Equal(0.1, calibrator.Alpha().item<double>(), 1e-15);
         calibrator.ObserveRelativeChange(tensor(0.025)); // 4× too close: half the log error (×2)
@@ -109,37 +111,29 @@ public class LfUCalibrationTests
     }
 
     [Fact]
-    public void LambdaIsTheRatioOfTheAveragedGradientNorms()
+    public void LambdaIsTheWeightTimesTheSquaredRelativeChangeOverTheConsistency()
     {
-        using var calibrator = new LfUCalibrator(new LfUCalibration { GradientRatio = 0.5, Smoothing = 0.9 }, startAlpha: 0.1, startLambda: 5, CPU);
-        Assert.Equal(5.0, calibrator.Lambda().item<double>());
-        calibrator.ObserveGradients(tensor(2.0), tensor(4.0 * 5), tensor(5.0)); // ‖∇consistency‖ = 4 before λ
-        Assert.Equal(0.5 * 2 / 4, calibrator.Lambda().item<double>(), 1e-15);  // the averages' bias cancels
-        calibrator.ObserveGradients(tensor(6.0), tensor(1.0 * 0.25), tensor(0.25));
-        double sft = 0.9 * 0.1 * 2 + 0.1 * 6, consistency = 0.9 * 0.1 * 4 + 0.1 * 1;
-        Assert.Equal(0.5 * sft / consistency, calibrator.Lambda().item<double>(), 1e-15);
-        calibrator.ObserveGradients(tensor(100.0), tensor(0.0), tensor(0.0)); // a step at λ = 0 shows nothing
-        Assert.Equal(0.5 * sft / consistency, calibrator.Lambda().item<double>(), 1e-15);
+        using var calibrator = new LfUCalibrator(new LfUCalibration { ConsistencyWeight = 16 }, startAlpha: 0.1, CPU);
+        Assert.Equal(16 * 0.01 / 0.02, calibrator.Lambda(tensor(0.02), tensor(0.1)).item<double>(), 1e-14);
+        Assert.Equal(0.0, calibrator.Lambda(tensor(0.0), tensor(0.0)).item<double>()); // nothing moved: no λ
     }
 
     [Fact]
     public void BadSettingsAreNamed()
     {
-        var kl = Assert.Throws<ArgumentException>(() => new LfULoraObjective { Consistency = ConsistencyMeasure.LogitKl, Calibration = LfUCalibration.Auto }.Validate(2));
+        var kl = Assert.Throws<ArgumentException>(() => new LfULoraObjective { Consistency = ConsistencyMeasure.LogitKl, Calibration = new LfUCalibration { Alpha = false } }.Validate(2));
         Assert.Contains("logit KL", kl.Message);
-        new LfULoraObjective { Consistency = ConsistencyMeasure.LogitKl, Calibration = new LfUCalibration { Alpha = false } }.Validate(2);
         var zero = Assert.Throws<ArgumentOutOfRangeException>(() => new LfULoraObjective { Alpha = 0, Calibration = LfUCalibration.Auto }.Validate(2));
         Assert.Equal("Alpha", zero.ParamName);
         Assert.Equal("RelativeChange", Assert.Throws<ArgumentOutOfRangeException>(() => new LfULoraObjective { Calibration = new LfUCalibration { RelativeChange = 0 } }.Validate(2)).ParamName);
-        Assert.Equal("Smoothing", Assert.Throws<ArgumentOutOfRangeException>(() => new LfULoraObjective { Calibration = new LfUCalibration { Smoothing = 1 } }.Validate(2)).ParamName);
-        Assert.Equal("GradientRatio", Assert.Throws<ArgumentOutOfRangeException>(() => new LfULoraObjective { Calibration = new LfUCalibration { GradientRatio = double.NaN } }.Validate(2)).ParamName);
+        Assert.Equal("ConsistencyWeight", Assert.Throws<ArgumentOutOfRangeException>(() => new LfULoraObjective { Calibration = new LfUCalibration { ConsistencyWeight = double.NaN } }.Validate(2)).ParamName);
     }
 
     [Fact]
     public void DescribeSaysWhatIsCalibrated()
     {
-        Assert.Equal("LfU (LoRA, α=auto (ρ 0.035), λ=auto (ratio 2))", new LfULoraObjective { Calibration = LfUCalibration.Auto }.Describe());
-        Assert.Equal("LfU (RepS, α=0.3, λ=auto (ratio 2))", new LfURepsObjective { Calibration = new LfUCalibration { Alpha = false } }.Describe());
+        Assert.Equal("LfU (LoRA, α=auto (ρ 0.035), λ=auto (weight 16))", new LfULoraObjective { Calibration = LfUCalibration.Auto }.Describe());
+        Assert.Equal("LfU (RepS, α=0.3, λ=auto (weight 16))", new LfURepsObjective { Calibration = new LfUCalibration { Alpha = false } }.Describe());
         Assert.Equal("LfU (LoRA, α=0.1, λ=5)", new LfULoraObjective().Describe());
     }
 }

@@ -256,7 +256,7 @@ public sealed class TrainerTests : IDisposable
         new object[] { "lfu-logit-kl", new LfULoraObjective { Consistency = ConsistencyMeasure.LogitKl } },
         new object[] { "lfu-lora-calibrated", new LfULoraObjective { Calibration = LfUCalibration.Auto } },
         new object[] { "lfu-reps-calibrated", new LfURepsObjective { Calibration = LfUCalibration.Auto } },
-        new object[] { "lfu-logit-kl-calibrated-lambda", new LfULoraObjective { Consistency = ConsistencyMeasure.LogitKl, Calibration = new LfUCalibration { Alpha = false } } },
+        new object[] { "lfu-cosine-calibrated", new LfULoraObjective { Consistency = ConsistencyMeasure.Cosine, Calibration = LfUCalibration.Auto } },
         new object[] { "neftune", new NEFTuneObjective() },
         new object[] { "l1", new L1Objective() },
         new object[] { "l2", new L2Objective() },
