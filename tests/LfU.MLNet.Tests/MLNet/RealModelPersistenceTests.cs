@@ -8,6 +8,7 @@ using Xunit;
 namespace LfU.MLNet.Tests.MLNet;
 
 /// <summary>Save and load of transformers fitted on the real (tiny) model: same outputs, clear errors.</summary>
+[Collection("ProcessEnvironment")]
 public sealed class RealModelPersistenceTests : IDisposable
 {
     readonly MLContext _ml = new(seed: 1);
