@@ -3,19 +3,21 @@
 auto-calibrated runs, mean ± sample std over seeds of in-domain accuracy and OOD average; the grid's best point (highest
 mean of in-domain and OOD average); and whether auto lands within the seed spread of it on both.
 
-    scripts/calibration-verdict.py NAME RESULTS.CSV [RESULTS.CSV ...]
+    scripts/calibration-verdict.py NAME [--method lfu-reps] RESULTS.CSV [RESULTS.CSV ...]
 
-Rows are lfu-lora runs at 6 epochs; a run is auto where its lambda and alpha cells read "auto".
+Rows are lfu-lora runs (or --method's; for lfu-reps, α is the reps_alpha column) at 6 epochs; a run is auto where its
+lambda and α cells read "auto".
 """
 import csv, math, statistics, sys
 
-def main(name, files):
+def main(name, files, method="lfu-lora"):
+    alpha = "reps_alpha" if method == "lfu-reps" else "alpha"
     runs = {}
     for path in files:
         for r in csv.DictReader(open(path, encoding="utf-8")):
-            if r["method"] != "lfu-lora" or r["epochs"] != "6":
+            if r["method"] != method or r["epochs"] != "6":
                 continue
-            key = "auto" if r["lambda"] == "auto" and r["alpha"] == "auto" else f"λ {float(r['lambda']):g}, α {float(r['alpha']):g}"
+            key = "auto" if r["lambda"] == "auto" and r[alpha] == "auto" else f"λ {float(r['lambda']):g}, α {float(r[alpha]):g}"
             runs.setdefault(key, {})[r["seed"]] = (float(r["in_domain"]), float(r["ood_avg"]))
     def stats(key):
         values = list(runs[key].values())
@@ -43,4 +45,8 @@ def main(name, files):
     print()
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2:])
+    args = sys.argv[2:]
+    method = "lfu-lora"
+    if args[:1] == ["--method"]:
+        method, args = args[1], args[2:]
+    main(sys.argv[1], args, method)
