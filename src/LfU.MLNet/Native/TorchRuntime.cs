@@ -66,7 +66,7 @@ public static class TorchRuntime
         }
         try
         {
-            // Where libstdc++ is new enough, TorchSharp's own NuGet-cache loading works for either backend: leave it be.
+            // Where libstdc++ is new enough, TorchSharp's own NuGet-cache loading (its notebook path) serves either backend.
             // A CUDA libtorch is stitched from parts and loaded by TorchSharp itself: Diagnose explains why it cannot load.
             if (cuda || layout.LibTorch is null || !ElfVersionPatcher.NeedsPatch(layout.LibTorchSharp, out _)) return;
             string library = NativeBackendLayout.PatchedCopy(layout.LibTorchSharp, NativeBackendLayout.DefaultCacheRoot);
@@ -163,7 +163,8 @@ public static class TorchRuntime
                     return $"TorchSharp cannot load: {reason}. TorchSharp runs from the NuGet cache (a notebook or script host)" +
                            (layout.LibTorch is null
                                ? $", and no libtorch-cpu-linux-x64 package lies beside it: reference TorchSharp-cpu {TorchSharpVersion()} (#r \"nuget: TorchSharp-cpu, {TorchSharpVersion()}\")."
-                               : $"; a patched copy in {NativeBackendLayout.DefaultCacheRoot} failed to load (see the inner exception).");
+                               : $"; LfU.MLNet loads a patched copy of it from {NativeBackendLayout.DefaultCacheRoot} for the CPU backend when CUDA is not " +
+                                 "requested, and that failed here (see the inner exception).");
                 return $"TorchSharp cannot load: {reason}. The LfU.MLNet build targets mark that requirement weak in the copy in your " +
                        $"build output ({native}); they did not run for this folder. Rebuild the project that references LfU.MLNet " +
                        "(dotnet build), or install libstdc++6 from GCC 13 or newer (Debian 13, Ubuntu 24.04).";
