@@ -255,33 +255,22 @@ internal static class CliOptions
     }
 
     /// <summary>A number in [<paramref name="minimum"/>, <paramref name="maximum"/>] or the word <c>auto</c> (<see cref="NumberOrAuto.Auto"/>).</summary>
-    internal static Option<NumberOrAuto?> InRangeOrAuto(this Option<NumberOrAuto?> option, double minimum, double maximum, string range)
-    {
-        Ranges.AddOrUpdate(option, new NumericRange(minimum, maximum, Integer: false, range + ", or auto"));
-        option.CustomParser = result =>
-        {
-            string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
-            if (string.Equals(text, "auto", StringComparison.OrdinalIgnoreCase)) return new NumberOrAuto(null);
-            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
-                result.AddError($"{option.Name} must be a number, {range}, or auto; got '{text}'.");
-            else if (!(value >= minimum && value <= maximum) || !double.IsFinite(value))
-                result.AddError($"{option.Name} must be {range}, or auto; got {text}.");
-            else return new NumberOrAuto(value);
-            return null;
-        };
-        return option;
-    }
+    internal static Option<NumberOrAuto?> InRangeOrAuto(this Option<NumberOrAuto?> option, double minimum, double maximum, string range) =>
+        Real(option, minimum, maximum, range, v => new NumberOrAuto(v), keyword: ("auto", new NumberOrAuto(null)));
 
-    static Option<T> Real<T>(Option<T> option, double minimum, double maximum, string range, Func<double, T> convert)
+    /// <param name="keyword">A word accepted besides the numbers, and the value it stands for (e.g. <c>auto</c>).</param>
+    static Option<T> Real<T>(Option<T> option, double minimum, double maximum, string range, Func<double, T> convert, (string Word, T Value)? keyword = null)
     {
-        Ranges.AddOrUpdate(option, new NumericRange(minimum, maximum, Integer: false, range));
+        string accepted = keyword is { Word: var word } ? $"{range}, or {word}" : range;
+        Ranges.AddOrUpdate(option, new NumericRange(minimum, maximum, Integer: false, accepted));
         option.CustomParser = result =>
         {
             string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+            if (keyword is { } k && string.Equals(text, k.Word, StringComparison.OrdinalIgnoreCase)) return k.Value;
             if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
-                result.AddError($"{option.Name} must be a number, {range}; got '{text}'.");
+                result.AddError($"{option.Name} must be a number, {accepted}; got '{text}'.");
             else if (!(value >= minimum && value <= maximum) || !double.IsFinite(value))
-                result.AddError($"{option.Name} must be {range}, got {text}.");
+                result.AddError($"{option.Name} must be {accepted}, got {text}.");
             else return convert(value);
             return default;
         };

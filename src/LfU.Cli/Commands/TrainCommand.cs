@@ -121,9 +121,7 @@ internal static class TrainCommand
                     {
                         Alpha = parse.GetValue(alpha)?.Value,
                         Lambda = parse.GetValue(lambda)?.Value,
-                        Calibration = parse.GetValue(alpha)?.Auto == true || parse.GetValue(lambda)?.Auto == true
-                            ? new LfUCalibration { Alpha = parse.GetValue(alpha)?.Auto == true, Lambda = parse.GetValue(lambda)?.Auto == true }
-                            : null,
+                        Calibration = LfUCalibration.ForAuto(alpha: parse.GetValue(alpha)?.Auto == true, lambda: parse.GetValue(lambda)?.Auto == true),
                         AscentBatch = parse.GetValue(ascentBatch) == "independent" ? AscentBatchMode.IndependentBatch : AscentBatchMode.SameBatch,
                         AscentSteps = parse.GetValue(ascentSteps),
                         Consistency = parse.GetValue(consistency) switch { "cosine" => ConsistencyMeasure.Cosine, "logit-kl" => ConsistencyMeasure.LogitKl, _ => ConsistencyMeasure.Mse },

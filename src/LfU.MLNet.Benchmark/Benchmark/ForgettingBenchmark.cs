@@ -216,7 +216,7 @@ internal sealed class ForgettingBenchmark
         {
             Alpha = autoAlpha ? null : alpha, Lambda = autoLambda ? null : h.Lambda, NoiseAlpha = h.NoiseAlpha, PenaltyWeight = h.L2Weight,
             AscentSteps = run.Method == BenchmarkMethod.LfULoraMultiStep ? h.AscentSteps : null,
-            Calibration = autoAlpha || autoLambda ? new LfUCalibration { Alpha = autoAlpha, Lambda = autoLambda } : null,
+            Calibration = LfUCalibration.ForAuto(autoAlpha, autoLambda),
         });
         return new TrainerOptions
         {

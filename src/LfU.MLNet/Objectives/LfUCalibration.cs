@@ -33,6 +33,9 @@ public sealed record LfUCalibration
     /// <summary>Both α and λ calibrated, with the default targets.</summary>
     public static LfUCalibration Auto { get; } = new();
 
+    /// <summary>The calibration of the settings given as <c>auto</c> (default targets), or null when neither is.</summary>
+    public static LfUCalibration? ForAuto(bool alpha, bool lambda) => alpha || lambda ? new LfUCalibration { Alpha = alpha, Lambda = lambda } : null;
+
     /// <summary>Calibrate α (the objective's <see cref="LfUObjective.Alpha"/> is then only the first step's). Default true.</summary>
     public bool Alpha { get; init; } = true;
 

@@ -62,27 +62,19 @@ internal abstract class LfUStep : ObjectiveStep
     {
         var relativeChange = Consistency.RelativeChange(consistency, reference);
         var alpha = CurrentAlpha();
-        // A calibrated λ comes from this micro-batch's own clean and perturbed states and is held constant: the gradient
-        // is LfU's at (α, λ) exactly as the fixture-checked fixed path computes it, the gradient of λ·consistency.
-        Tensor lambda;
-        Tensor[] consistencyGrads;
-        if (_calibrator is { Settings.Lambda: true } calibrator && relativeChange is not null)
-        {
-            lambda = calibrator.Lambda(consistency, relativeChange);
-            consistencyGrads = Grad(consistency * lambda.to(consistency.dtype), Trainable.Cast<Tensor>().ToList());
-        }
-        else
-        {
-            lambda = tensor(Lambda, ScalarType.Float64, Model.Device);
-            consistencyGrads = Grad(consistency * Lambda, Trainable.Cast<Tensor>().ToList());
-        }
+        // A calibrated λ comes from this micro-batch's own clean and perturbed states and is held constant, so the
+        // gradient is LfU's at (α, λ), the gradient of λ·consistency, whichever way λ was set.
+        var lambda = _calibrator is { Settings.Lambda: true } calibrator && relativeChange is not null
+            ? calibrator.Lambda(consistency, relativeChange)
+            : tensor(Lambda, ScalarType.Float64, Model.Device);
+        var consistencyGrads = Grad(consistency * lambda.to(consistency.dtype), Trainable.Cast<Tensor>().ToList());
         AccumulateInto(Trainable, consistencyGrads, weight);
         var weightedNorm = GlobalNorm(consistencyGrads);
         if (_calibrator is { Settings.Alpha: true } && relativeChange is not null) _calibrator.ObserveRelativeChange(relativeChange);
         var ratio = weightedNorm / _sftGradNorm!.clamp_min(double.Epsilon);
         return StepLossTensors.From(sft, consistency, lambda, ascentNorm, null) with
         {
-            Alpha = alpha, Lambda = lambda, RelativeChange = relativeChange?.detach().to(ScalarType.Float64), GradientRatio = ratio,
+            Alpha = alpha, Lambda = lambda, RelativeChange = relativeChange, GradientRatio = ratio,
         };
     }
 

@@ -32,28 +32,33 @@ public sealed class NotebookTests : IDisposable
         }
     }
 
-    static (int ExitCode, string Out, string Error) Run(string fileName, string arguments, IDictionary<string, string>? environment = null)
+    static (int ExitCode, string Out, string Error) Run(string fileName, IEnumerable<string> arguments, IDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo(fileName, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Root };
+        var start = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Root };
+        foreach (string argument in arguments) start.ArgumentList.Add(argument);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(10))) { process.Kill(entireProcessTree: true); Assert.Fail($"{fileName} {arguments} ran over 10 minutes."); }
+        if (!process.WaitForExit(TimeSpan.FromMinutes(10))) { process.Kill(entireProcessTree: true); Assert.Fail($"{fileName} {string.Join(' ', arguments)} ran over 10 minutes."); }
         return (process.ExitCode, stdout.Result, stderr.Result);
     }
+
+    /// <summary>The notebook host on <paramref name="notebook"/>, with the dotnet that runs these tests.</summary>
+    static (int ExitCode, string Out, string Error) RunNotebook(string notebook, IDictionary<string, string>? environment = null) =>
+        Run(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", [HostDll, notebook], environment);
 
     [Fact]
     public void EveryNotebookRunsInTheRealKernelFromTheNuGetPackages()
     {
-        var pack = Run("bash", "scripts/pack-local-feed.sh");
+        var pack = Run("bash", ["scripts/pack-local-feed.sh"]);
         Assert.True(pack.ExitCode == 0, pack.Out + pack.Error);
 
         var notebooks = Directory.GetFiles(Path.Combine(Root, "examples", "notebooks"), "*.ipynb").Order().ToList();
         Assert.Contains(notebooks, n => Path.GetFileName(n) == "LfU-QuickStart.ipynb");
         foreach (string notebook in notebooks)
         {
-            var run = Run("dotnet", $"\"{HostDll}\" \"{notebook}\"", new Dictionary<string, string>
+            var run = RunNotebook(notebook, new Dictionary<string, string>
             {
                 ["LFU_NOTEBOOK_QUICK"] = "1", ["LFU_NOTEBOOK_MODEL"] = TinyTextModel.Path,
             });
@@ -103,7 +108,7 @@ public sealed class NotebookTests : IDisposable
             ["metadata"] = new JsonObject { ["kernelspec"] = new JsonObject { ["name"] = ".net-csharp", ["language"] = "C#", ["display_name"] = ".NET (C#)" } },
         }.ToJsonString());
 
-        var run = Run("dotnet", $"\"{HostDll}\" \"{file}\"");
+        var run = RunNotebook(file);
 
         Assert.Equal(1, run.ExitCode);
         Assert.Contains("Notebook failing.ipynb: code cell 2 failed", run.Error);
