@@ -1,7 +1,3 @@
-using LfU.MLNet.Model;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-
 namespace LfU.MLNet.Adapters;
 
 /// <summary>LoRA hyper-parameters, named as in PEFT's adapter_config.json. Defaults are the LfU paper's.</summary>

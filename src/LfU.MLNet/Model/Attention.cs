@@ -1,4 +1,3 @@
-using LfU.MLNet.Adapters;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -8,8 +7,9 @@ namespace LfU.MLNet.Model;
 public sealed class Attention : nn.Module
 {
 #pragma warning disable IDE1006
-    public readonly LoraLinear q_proj, k_proj, v_proj, o_proj;
-    public readonly RmsNorm? q_norm, k_norm;
+    // Not readonly: an adapter may take a projection's place (ModuleTree.SetSubmodule).
+    internal nn.Module<Tensor, Tensor> q_proj, k_proj, v_proj, o_proj; // (C → nh·hs), (C → nkv·hs) twice, (nh·hs → C)
+    internal readonly RmsNorm? q_norm, k_norm;
 #pragma warning restore IDE1006
     readonly int _heads, _kvHeads, _headDim;
 
@@ -21,10 +21,10 @@ public sealed class Attention : nn.Module
         _heads = c.NumAttentionHeads;
         _kvHeads = c.NumKeyValueHeads;
         _headDim = c.HeadDim;
-        q_proj = new LoraLinear(c.HiddenSize, _heads * _headDim, c.QkvBias, dtype, device);
-        k_proj = new LoraLinear(c.HiddenSize, _kvHeads * _headDim, c.QkvBias, dtype, device);
-        v_proj = new LoraLinear(c.HiddenSize, _kvHeads * _headDim, c.QkvBias, dtype, device);
-        o_proj = new LoraLinear(_heads * _headDim, c.HiddenSize, c.OutputBias, dtype, device);
+        q_proj = new Projection(c.HiddenSize, _heads * _headDim, c.QkvBias, dtype, device);
+        k_proj = new Projection(c.HiddenSize, _kvHeads * _headDim, c.QkvBias, dtype, device);
+        v_proj = new Projection(c.HiddenSize, _kvHeads * _headDim, c.QkvBias, dtype, device);
+        o_proj = new Projection(_heads * _headDim, c.HiddenSize, c.OutputBias, dtype, device);
         if (c.QkNorm)
         {
             q_norm = new RmsNorm(_headDim, c.RmsNormEps, dtype, device);

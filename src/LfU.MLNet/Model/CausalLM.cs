@@ -1,4 +1,3 @@
-using LfU.MLNet.Adapters;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -12,8 +11,8 @@ namespace LfU.MLNet.Model;
 public sealed class CausalLM : nn.Module
 {
 #pragma warning disable IDE1006
-    public readonly DecoderStack model;
-    public readonly LoraLinear? lm_head;
+    internal readonly DecoderStack model;
+    internal nn.Module<Tensor, Tensor>? lm_head; // (C → vocab); absent when tied to the embedding
 #pragma warning restore IDE1006
     readonly RotaryEmbedding _rope;
 
@@ -29,7 +28,7 @@ public sealed class CausalLM : nn.Module
             config.EnsureWeightsFit(dtype switch { ScalarType.Float64 => 8, ScalarType.Float32 => 4, _ => 2 }, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, "this machine's memory");
         Config = config;
         model = new DecoderStack(config, dtype, device);
-        if (!config.TieWordEmbeddings) lm_head = new LoraLinear(config.HiddenSize, config.VocabSize, false, dtype, device);
+        if (!config.TieWordEmbeddings) lm_head = new Projection(config.HiddenSize, config.VocabSize, false, dtype, device);
         _rope = new RotaryEmbedding(config, device);
         RegisterComponents();
     }
@@ -61,23 +60,6 @@ public sealed class CausalLM : nn.Module
 
     /// <summary>Number of decoder layers.</summary>
     public int LayerCount => Config.NumHiddenLayers;
-
-    /// <summary>Every projection of every block, keyed by its Hugging Face module name (e.g. model.layers.0.self_attn.q_proj).</summary>
-    public IEnumerable<(string Name, LoraLinear Layer)> BlockLinears()
-    {
-        for (int i = 0; i < model.layers.Count; i++)
-        {
-            var l = model.layers[i];
-            string p = $"model.layers.{i}.";
-            yield return (p + "self_attn.q_proj", l.self_attn.q_proj);
-            yield return (p + "self_attn.k_proj", l.self_attn.k_proj);
-            yield return (p + "self_attn.v_proj", l.self_attn.v_proj);
-            yield return (p + "self_attn.o_proj", l.self_attn.o_proj);
-            yield return (p + "mlp.gate_proj", l.mlp.gate_proj);
-            yield return (p + "mlp.up_proj", l.mlp.up_proj);
-            yield return (p + "mlp.down_proj", l.mlp.down_proj);
-        }
-    }
 
     /// <summary>Random initialisation for training from scratch: normal(0, std) weights, zero biases, unit norms.</summary>
     public void InitializeWeights(double std, long seed)

@@ -1,4 +1,3 @@
-using LfU.MLNet.Adapters;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -8,9 +7,9 @@ namespace LfU.MLNet.Model;
 public sealed class DecoderLayer : nn.Module
 {
 #pragma warning disable IDE1006
-    public readonly Attention self_attn;
-    public readonly Mlp mlp;
-    public readonly RmsNorm input_layernorm, post_attention_layernorm;
+    internal readonly Attention self_attn;
+    internal readonly Mlp mlp;
+    internal readonly RmsNorm input_layernorm, post_attention_layernorm;
 #pragma warning restore IDE1006
 
     public DecoderLayer(ModelConfig c, ScalarType dtype, Device? device) : base("DecoderLayer")

@@ -1,4 +1,3 @@
-using LfU.MLNet.Adapters;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -9,9 +8,9 @@ namespace LfU.MLNet.Model;
 public sealed class DecoderStack : nn.Module
 {
 #pragma warning disable IDE1006
-    public readonly TokenEmbedding embed_tokens;
-    public readonly ModuleList<DecoderLayer> layers;
-    public readonly RmsNorm norm;
+    internal readonly TokenEmbedding embed_tokens;
+    internal readonly ModuleList<DecoderLayer> layers;
+    internal readonly RmsNorm norm;
 #pragma warning restore IDE1006
 
     public DecoderStack(ModelConfig c, ScalarType dtype, Device? device) : base("Model")

@@ -1,4 +1,3 @@
-using LfU.MLNet.Adapters;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -8,14 +7,15 @@ namespace LfU.MLNet.Model;
 public sealed class Mlp : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006
-    public readonly LoraLinear gate_proj, up_proj, down_proj;
+    // Not readonly: an adapter may take a projection's place (ModuleTree.SetSubmodule).
+    internal nn.Module<Tensor, Tensor> gate_proj, up_proj, down_proj; // (C → I), (C → I), (I → C)
 #pragma warning restore IDE1006
 
     public Mlp(ModelConfig c, ScalarType dtype, Device? device) : base("Mlp")
     {
-        gate_proj = new LoraLinear(c.HiddenSize, c.IntermediateSize, c.MlpBias, dtype, device);
-        up_proj = new LoraLinear(c.HiddenSize, c.IntermediateSize, c.MlpBias, dtype, device);
-        down_proj = new LoraLinear(c.IntermediateSize, c.HiddenSize, c.MlpBias, dtype, device);
+        gate_proj = new Projection(c.HiddenSize, c.IntermediateSize, c.MlpBias, dtype, device);
+        up_proj = new Projection(c.HiddenSize, c.IntermediateSize, c.MlpBias, dtype, device);
+        down_proj = new Projection(c.IntermediateSize, c.HiddenSize, c.MlpBias, dtype, device);
         RegisterComponents();
     }
 

@@ -3,17 +3,6 @@ using System.Text.Json.Nodes;
 
 namespace LfU.MLNet.Model;
 
-/// <summary>RoPE frequency scaling, as named by Hugging Face's <c>rope_type</c>.</summary>
-public enum RopeScalingType
-{
-    /// <summary>No scaling.</summary>
-    Default,
-    /// <summary>Positions divided by <c>factor</c>.</summary>
-    Linear,
-    /// <summary>Llama 3.1's wavelength-dependent scaling.</summary>
-    Llama3,
-}
-
 /// <summary>
 /// The shape of a decoder-only Llama-family model, read from a Hugging Face <c>config.json</c>
 /// (model_type llama, mistral, qwen2, qwen3). One object configures the whole model, as in nanoGPT.

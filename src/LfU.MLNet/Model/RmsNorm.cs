@@ -8,7 +8,7 @@ namespace LfU.MLNet.Model;
 public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006
-    public readonly Parameter weight;
+    internal readonly Parameter weight;
 #pragma warning restore IDE1006
     readonly double _eps;
 

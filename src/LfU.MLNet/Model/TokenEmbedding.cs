@@ -1,4 +1,3 @@
-using LfU.MLNet.Adapters;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -9,7 +8,7 @@ namespace LfU.MLNet.Model;
 public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006
-    public readonly Parameter weight;
+    internal readonly Parameter weight; // (vocab, C)
 #pragma warning restore IDE1006
 
     public TokenEmbedding(long vocab, long dim, ScalarType dtype, Device? device) : base("Embedding")

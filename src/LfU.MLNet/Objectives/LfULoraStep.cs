@@ -105,11 +105,7 @@ internal sealed class LfULoraStep : LfUStep
             _perturbed[i].add_(direction[i].to(_perturbed[i].dtype) * scale.to(_perturbed[i].dtype));
     }
 
-    void ResetAuxiliaryLora()
-    {
-        foreach (var (_, layer) in Model.BlockLinears())
-            if (layer.HasLora) layer.ResetLora(Random);
-    }
+    void ResetAuxiliaryLora() => LoraAdapters.ResetAll(Model, Random);
 
     public override void Dispose()
     {
