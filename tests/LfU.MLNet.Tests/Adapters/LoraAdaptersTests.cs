@@ -21,7 +21,7 @@ public class LoraAdaptersTests
 
     static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && (a == b).all().item<bool>();
 
-    static Tensor Weight(CausalLM model, string module) => model.get_parameter($"{module}.weight");
+    static Tensor Weight(CausalLM model, string module) => model.get_parameter($"{module}.weight")!;
 
     /// <summary>Gives every B a non-zero value, so the adapter changes the output.</summary>
     static void Randomise(CausalLM model)
@@ -151,7 +151,7 @@ public class LoraAdaptersTests
         });
         Assert.True(mergedInside);
         Assert.True(adapted.allclose(inside!, rtol: 1e-12, atol: 1e-12));
-        Assert.All(weights, w => Assert.True(Same(w.Value, model.get_parameter(w.name)), $"{w.name} changed"));
+        Assert.All(weights, w => Assert.True(Same(w.Value, model.get_parameter(w.name)!), $"{w.name} changed"));
         Assert.All(model.modules().OfType<LoraLinear>(), l => Assert.False(l.IsMerged));
         Assert.True(Same(adapted, Logits(model)));
     }

@@ -57,7 +57,7 @@ public class RepsSteeringPrecisionTests
     {
         using var scope = NewDisposeScope();
         using var model = Bf16Model();
-        var trainable = model.get_parameter("model.layers.0.mlp.up_proj.weight");
+        var trainable = model.get_parameter("model.layers.0.mlp.up_proj.weight")!;
         trainable.requires_grad = true;
         using var step = new LfURepsObjective().CreateStep(new ObjectiveContext(model, [trainable], Seed: 0));
         var ids = tensor(new long[] { 1, 2, 3, 4, 5, 6, 7, 8 }, new long[] { 1, 8 });

@@ -235,15 +235,15 @@ public sealed class TrainerTests : IDisposable
     public void FullFineTuningTrainsBaseWeightsAndRemovesTheAuxiliaryLora()
     {
         using var model = TinyModel();
-        var before = model.get_parameter("model.layers.0.self_attn.q_proj.weight").detach().clone();
+        var before = model.get_parameter("model.layers.0.self_attn.q_proj.weight")!.detach().clone();
         using (var trainer = new Trainer(model, Options(new LfULoraObjective(), steps: 2) with { FineTuning = FineTuning.Full, LearningRate = 1e-3 }))
         {
             var result = trainer.Train(Examples(4));
             Assert.NotNull(result.Final.Consistency);
             Assert.Empty(LoraAdapters.Parameters(model));
         }
-        Assert.False((before == model.get_parameter("model.layers.0.self_attn.q_proj.weight")).all().item<bool>());
-        Assert.False(model.get_parameter("model.layers.0.self_attn.q_proj.weight").requires_grad);
+        Assert.False((before == model.get_parameter("model.layers.0.self_attn.q_proj.weight")!).all().item<bool>());
+        Assert.False(model.get_parameter("model.layers.0.self_attn.q_proj.weight")!.requires_grad);
     }
 
     public static IEnumerable<object[]> Objectives() => new[]
