@@ -118,7 +118,7 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
     /// Stops with an <see cref="OperationCanceledException"/> at the next training step when
     /// <see cref="LfUOptions.CancellationToken"/> is cancelled or, as ML.NET's own trainers do, when the MLContext is
     /// (<c>mlContext.CancelExecution()</c>); either way a checkpoint of the last finished step is written first when
-    /// <see cref="LfUOptions.CheckpointFolder"/> is set.
+    /// <see cref="TrainerOptions.CheckpointFolder"/> (in <see cref="LfUOptions.Training"/>) is set.
     /// </remarks>
     public LfUTransformer Fit(IDataView input)
     {

@@ -227,7 +227,7 @@ public class ForgettingBenchmarkTests
         finally { Console.SetError(previous); }
         var lines = error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(4, lines.Length);
-        Assert.Equal("lfu: error: Unknown benchmark method 'foo'; choose from base, sft, lfu-lora, lfu-reps, neftune, l2, lfu-lora-multistep.", lines[0].TrimEnd());
+        Assert.Equal("lfu: error: Unknown benchmark method 'foo'; choose from base, sft, lfu-lora, lfu-reps, neftune, l2, lfu-lora-multistep, lfu-reps-relative, l1.", lines[0].TrimEnd());
         Assert.Contains("unknown parameter 'gamma'", lines[1]);
         Assert.Contains("--test-limit must be a whole number, at least 0", lines[2]);
         Assert.Contains($"Model folder '{output}' does not exist", lines[3]);
