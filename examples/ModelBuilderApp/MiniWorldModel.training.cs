@@ -46,9 +46,12 @@ public partial class MiniWorldModel
         {
             ModelFolder = folder,
             Template = "alpaca",
-            MaxSteps = maxSteps,
-            BatchSize = 4,
-            LearningRate = 3e-3, // the mini model's rate (examples/QuickStart); the paper's 1e-4 barely moves it in a few steps
+            Training = new()
+            {
+                MaxSteps = maxSteps,
+                BatchSize = 4,
+                LearningRate = 3e-3, // the mini model's rate (examples/QuickStart); the paper's 1e-4 barely moves it in a few steps
+            },
             Attention = AttentionImplementation.Eager, // faster than SDPA on a CPU for short sequences
             Generation = Generation,
         });

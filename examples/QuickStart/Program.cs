@@ -76,11 +76,15 @@ LfUOptions Options(TrainingObjective objective) => new()
 {
     ModelFolder = settings.ModelFolder,
     Template = "alpaca",
-    Objective = objective,
-    Epochs = settings.Epochs,
-    MaxSteps = settings.MaxSteps,
-    BatchSize = settings.BatchSize,
-    LearningRate = settings.LearningRate,
+    // The training settings, one record shared with the trainer.
+    Training = new()
+    {
+        Objective = objective,
+        Epochs = settings.Epochs,
+        MaxSteps = settings.MaxSteps,
+        BatchSize = settings.BatchSize,
+        LearningRate = settings.LearningRate,
+    },
     // bfloat16 matmuls where the CPU has them (AVX512-BF16, AMX) and explicit attention: 2-3x faster on a laptop CPU.
     ComputePrecision = "auto",
     Attention = AttentionImplementation.Eager,

@@ -26,9 +26,7 @@ var options = new LfUOptions
 {
     ModelFolder = Path.Combine(repo, "data", "models", "mini-world"),
     Template = "alpaca",
-    Objective = new LfULoraObjective(),
-    MaxSteps = 2,
-    BatchSize = 8,
+    Training = new() { Objective = new LfULoraObjective(), MaxSteps = 2, BatchSize = 8 },
 };
 using var transformer = mlContext.Transforms.Text.FineTuneWithLfU(options).Fit(mlContext.Data.LoadFromEnumerable(rows));
 var engine = mlContext.Model.CreatePredictionEngine<Question, Answer>(transformer, new PredictionEngineOptions { OwnsTransformer = false });

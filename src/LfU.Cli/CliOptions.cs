@@ -97,7 +97,7 @@ internal static class CliOptions
             var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens; 0 disables it.", DefaultValueFactory = _ => 0 };
             var seed = new Option<int?>("--seed") { Description = "Seed of the sampler (default: random)." };
             var stop = new Option<string[]>("--stop") { Description = "Stop a generation at this text (not included in the output); repeat for several." };
-            var batch = new Option<int>("--batch") { Description = "Prompts generated together.", DefaultValueFactory = _ => 8 };
+            var batch = new Option<int>("--batch") { Description = "Prompts generated together.", DefaultValueFactory = _ => LfU.MLNet.Generation.TextGenerator.DefaultBatchSize };
             AtLeast(maxNewTokens, 1);
             AtLeast(topK, 0);
             AtLeast(batch, 1);

@@ -15,7 +15,7 @@ internal static class BenchmarkCommand
         var model = new Option<string>("--model") { Description = "The pretrained base model folder (config.json, model.safetensors, tokenizer.json).", DefaultValueFactory = _ => "data/models/mini-world" };
         var data = new Option<string>("--data") { Description = "The mini-world data folder (lfu make-data).", DefaultValueFactory = _ => "data/mini-world" };
         var output = new Option<string>("--output") { Description = "Folder for results.csv, results.md, the charts and the predictions.", DefaultValueFactory = _ => "results/benchmark" };
-        var methods = new Option<string>("--methods") { Description = $"Comma-separated: {string.Join(", ", BenchmarkMethods.Known.Select(m => m.Name()))}.", DefaultValueFactory = _ => string.Join(",", BenchmarkMethods.All.Select(m => m.Name())) };
+        var methods = new Option<string>("--methods") { Description = $"Comma-separated: {string.Join(", ", BenchmarkMethods.Known.Select(m => m.Name))}.", DefaultValueFactory = _ => string.Join(",", BenchmarkMethods.All.Select(m => m.Name)) };
         var seeds = new Option<int>("--seeds") { Description = "Seeds per trained method (1..N); the base model runs once.", DefaultValueFactory = _ => 2 };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => d.Epochs };
         var maxSteps = new Option<int?>("--max-steps") { Description = "Optimizer steps per run, overriding --epochs (smoke tests)." };

@@ -72,16 +72,18 @@ internal static class PretrainCommand
                     Seed = parse.GetValue(seed),
                     CheckpointFolder = parse.GetValue(checkpoints)?.FullName,
                     CheckpointEverySteps = parse.GetValue(checkpoints) is null ? null : 200,
-                    ComputeDType = ComputePrecision.Resolve(parse.GetValue(precision)!, torch.CPU),
-                }, parse.GetValue(pack), CliOptions.ParseAttention(parse.GetValue(attention)!),
+                }, parse.GetValue(precision)!, parse.GetValue(pack), CliOptions.ParseAttention(parse.GetValue(attention)!),
                 parse.GetValue(initFrom)?.FullName, parse.GetValue(resume)?.FullName, cancellationToken);
             return Task.FromResult(0);
         });
         return command;
     }
 
+    /// <summary>Longest pretraining example in tokens.</summary>
+    const int CutoffLength = 256;
+
     static void Run(string dataPath, string tokenizerDir, OutputFolder output,
-        (int Hidden, int Layers, int Heads, int KvHeads, int Intermediate) shape, TrainerOptions options, int packLength, AttentionImplementation attention, string? initFrom, string? resume, CancellationToken cancellationToken)
+        (int Hidden, int Layers, int Heads, int KvHeads, int Intermediate) shape, TrainerOptions options, string precision, int packLength, AttentionImplementation attention, string? initFrom, string? resume, CancellationToken cancellationToken)
     {
         var tokenizer = HfTokenizer.FromFolder(tokenizerDir);
         if (shape.Hidden % shape.Heads != 0) throw new ArgumentException($"--hidden {shape.Hidden} must be a multiple of --heads {shape.Heads}.");
@@ -108,9 +110,17 @@ internal static class PretrainCommand
         }, "pretrain shape");
 
         var items = MiniWorldFiles.ReadJsonl(dataPath);
-        var builder = new ExampleBuilder(tokenizer, PromptTemplates.ByName("alpaca"), new ExampleBuilderOptions { CutoffLength = 256, TrainOnPrompt = true });
-        var examples = builder.BuildAll(items.Select(i => (i.Prompt, i.Response)));
-        Console.WriteLine($"{builder.Report.Summary(256)}");
+        using var model = initFrom is null ? new CausalLM(config) : PretrainedModel.Load(initFrom, ScalarType.Float32);
+        model.AttentionImplementation = attention;
+        if (initFrom is null) model.InitializeWeights(0.02, options.Seed);
+        else if (model.Config.VocabSize != tokenizer.VocabularySize)
+            throw new ArgumentException($"--init-from {initFrom} has a vocabulary of {model.Config.VocabSize} tokens but the tokenizer has {tokenizer.VocabularySize}; use the tokenizer it was trained with.");
+        // The network is built here (random or continued), the rest is the fine-tuning path: alpaca, loss on the prompt too.
+        var job = new FineTuningJob(new BaseModel(model, tokenizer, "alpaca"), options,
+            new ExampleBuilderOptions { CutoffLength = CutoffLength, TrainOnPrompt = true }, precision);
+        var built = job.BuildExamples(items.Select(i => (i.Prompt, i.Response)));
+        Console.WriteLine($"{built.Report.Summary(CutoffLength)}");
+        IReadOnlyList<TrainingExample> examples = built.Examples;
         long tokens = examples.Sum(e => (long)e.InputIds.Length);
         if (packLength > 0)
         {
@@ -121,22 +131,15 @@ internal static class PretrainCommand
             examples = SequencePacker.Pack(shuffled, packLength).ToList();
             Console.WriteLine($"Packed into {examples.Count} rows of at most {packLength} tokens ({100.0 * tokens / ((long)examples.Count * packLength):F1} % filled).");
         }
-        using var model = initFrom is null ? new CausalLM(config) : PretrainedModel.Load(initFrom, ScalarType.Float32);
-        model.AttentionImplementation = attention;
-        if (initFrom is null) model.InitializeWeights(0.02, options.Seed);
-        else if (model.Config.VocabSize != tokenizer.VocabularySize)
-            throw new ArgumentException($"--init-from {initFrom} has a vocabulary of {model.Config.VocabSize} tokens but the tokenizer has {tokenizer.VocabularySize}; use the tokenizer it was trained with.");
         long parameters = model.parameters().Sum(p => p.numel());
         // 6·N FLOPs per token (forward and backward) over every matmul weight; the tied embedding counts once, as the output head.
         double flopsPerToken = 6.0 * parameters;
         Console.WriteLine($"Model: {model.LayerCount} layers, hidden {model.Config.HiddenSize}, {parameters / 1e6:F2}M parameters{(initFrom is null ? "" : $" from {initFrom}")}; {tokens} tokens per epoch; " +
-            $"compute {options.ComputeDType?.ToString() ?? "float32"}, {attention} attention, {torch.get_num_threads()} threads.");
+            $"compute {job.Options.ComputeDType?.ToString() ?? "float32"}, {attention} attention, {torch.get_num_threads()} threads.");
 
-        using var trainer = new Trainer(model, options with { PadTokenId = tokenizer.PadId });
         using var progress = new ConsoleProgress(Console.Out, !Console.IsOutputRedirected, printEvery: 20) { FlopsPerToken = flopsPerToken };
-        var result = trainer.Train(examples, null, progress, resume, cancellationToken);
+        var result = job.Train(built with { Examples = examples }, null, progress, resume, cancellationToken).Training;
         progress.Complete();
-        foreach (var p in model.parameters()) p.requires_grad = false;
 
         string outputDir = output.Path; // a staging sibling when replacing an old model, swapped in below
         PretrainedModel.Save(model, outputDir);

@@ -47,24 +47,24 @@ internal static class TrainCommand
         var penaltyWeight = new Option<double>("--penalty-weight") { Description = "Weight of the l1/l2 penalty.", DefaultValueFactory = _ => L2Objective.DefaultWeight };
 
         var full = new Option<bool>("--full") { Description = "Full fine-tuning of every weight instead of a LoRA adapter; writes a merged model folder." };
-        var loraR = new Option<int>("--lora-r") { Description = "LoRA rank.", DefaultValueFactory = _ => defaults.Lora.Rank };
-        var loraAlpha = new Option<double>("--lora-alpha") { Description = "LoRA alpha (scale alpha / r).", DefaultValueFactory = _ => defaults.Lora.Alpha };
-        var loraDropout = new Option<double>("--lora-dropout") { Description = "Dropout on LoRA's input.", DefaultValueFactory = _ => defaults.Lora.Dropout };
+        var loraR = new Option<int>("--lora-r") { Description = "LoRA rank.", DefaultValueFactory = _ => defaults.Training.Lora.Rank };
+        var loraAlpha = new Option<double>("--lora-alpha") { Description = "LoRA alpha (scale alpha / r).", DefaultValueFactory = _ => defaults.Training.Lora.Alpha };
+        var loraDropout = new Option<double>("--lora-dropout") { Description = "Dropout on LoRA's input.", DefaultValueFactory = _ => defaults.Training.Lora.Dropout };
         var rslora = new Option<bool>("--rslora") { Description = "Rank-stabilised LoRA: scale alpha / √r." };
 
-        var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => defaults.LearningRate };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => defaults.Training.LearningRate };
         var schedule = Choice("--schedule", "Learning-rate schedule: cosine, linear or constant (after warm-up).", "cosine", "cosine", "linear", "constant");
-        var warmup = new Option<double>("--warmup") { Description = "Fraction of the steps spent warming up.", DefaultValueFactory = _ => defaults.WarmupRatio };
-        var epochs = new Option<int>("--epochs") { Description = "Passes over the data.", DefaultValueFactory = _ => defaults.Epochs };
+        var warmup = new Option<double>("--warmup") { Description = "Fraction of the steps spent warming up.", DefaultValueFactory = _ => defaults.Training.WarmupRatio };
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the data.", DefaultValueFactory = _ => defaults.Training.Epochs };
         var maxSteps = new Option<int?>("--max-steps") { Description = "Train this many optimizer steps instead of --epochs." };
-        var batch = new Option<int>("--batch") { Description = "Examples per micro-batch.", DefaultValueFactory = _ => defaults.BatchSize };
-        var accumulation = new Option<int>("--accum") { Description = "Micro-batches per optimizer step (gradient accumulation).", DefaultValueFactory = _ => defaults.GradientAccumulationSteps };
-        var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW's decoupled weight decay.", DefaultValueFactory = _ => defaults.WeightDecay };
-        var maxGradNorm = new Option<double>("--max-grad-norm") { Description = "Clip the gradient's global norm to this; 0 disables clipping.", DefaultValueFactory = _ => defaults.MaxGradNorm ?? 0 };
+        var batch = new Option<int>("--batch") { Description = "Examples per micro-batch.", DefaultValueFactory = _ => defaults.Training.BatchSize };
+        var accumulation = new Option<int>("--accum") { Description = "Micro-batches per optimizer step (gradient accumulation).", DefaultValueFactory = _ => defaults.Training.GradientAccumulationSteps };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW's decoupled weight decay.", DefaultValueFactory = _ => defaults.Training.WeightDecay };
+        var maxGradNorm = new Option<double>("--max-grad-norm") { Description = "Clip the gradient's global norm to this; 0 disables clipping.", DefaultValueFactory = _ => defaults.Training.MaxGradNorm ?? 0 };
         var cutoff = new Option<int>("--cutoff") { Description = "Longest example in tokens; longer ones are cut (prompt first) and counted.", DefaultValueFactory = _ => defaults.CutoffLength };
         var trainOnPrompt = new Option<bool>("--train-on-prompt") { Description = "Also learn the prompt tokens." };
         var template = CliOptions.Template();
-        var seed = new Option<long>("--seed") { Description = "Seed of the adapter initialisation, data order and noise.", DefaultValueFactory = _ => defaults.Seed };
+        var seed = new Option<long>("--seed") { Description = "Seed of the adapter initialisation, data order and noise.", DefaultValueFactory = _ => defaults.Training.Seed };
         var dtype = CliOptions.DType();
         var precision = CliOptions.Precision("Compute dtype over the weights: fp32, bf16 (mixed precision, 2-3x faster on CPUs with AVX512-BF16), auto (bf16 where native), or weights (the weights' own dtype).", "weights", "weights");
         var attention = CliOptions.Attention("sdpa");
@@ -115,48 +115,51 @@ internal static class TrainCommand
             {
                 ModelFolder = CliOptions.ModelFolder(parse.GetValue(model)!.FullName),
                 Template = parse.GetValue(template),
-                Objective = ObjectiveRegistry.Create(
-                    parse.GetValue(objective) is "lfu" ? "lfu-" + parse.GetValue(perturbation) : parse.GetValue(objective)!,
-                    new ObjectiveParameters
-                    {
-                        Alpha = parse.GetValue(alpha)?.Value,
-                        Lambda = parse.GetValue(lambda)?.Value,
-                        Calibration = LfUCalibration.ForAuto(alpha: parse.GetValue(alpha)?.Auto == true, lambda: parse.GetValue(lambda)?.Auto == true),
-                        AscentBatch = parse.GetValue(ascentBatch) == "independent" ? AscentBatchMode.IndependentBatch : AscentBatchMode.SameBatch,
-                        AscentSteps = parse.GetValue(ascentSteps),
-                        Consistency = parse.GetValue(consistency) switch { "cosine" => ConsistencyMeasure.Cosine, "logit-kl" => ConsistencyMeasure.LogitKl, _ => ConsistencyMeasure.Mse },
-                        HiddenStateFrom = parse.GetValue(hiddenFrom),
-                        HiddenStateTo = parse.GetValue(hiddenTo),
-                        NoiseAlpha = parse.GetValue(noiseAlpha),
-                        PenaltyWeight = parse.GetValue(penaltyWeight),
-                    }),
-                FineTuning = parse.GetValue(full) ? FineTuning.Full : FineTuning.Lora,
-                Lora = new LoraConfig { Rank = parse.GetValue(loraR), Alpha = parse.GetValue(loraAlpha), Dropout = parse.GetValue(loraDropout), UseRsLora = parse.GetValue(rslora) },
-                LearningRate = parse.GetValue(lr),
-                Schedule = parse.GetValue(schedule) switch { "linear" => LearningRateSchedule.Linear, "constant" => LearningRateSchedule.Constant, _ => LearningRateSchedule.Cosine },
-                WarmupRatio = parse.GetValue(warmup),
-                Epochs = parse.GetValue(epochs),
-                MaxSteps = parse.GetValue(maxSteps),
-                BatchSize = parse.GetValue(batch),
-                GradientAccumulationSteps = parse.GetValue(accumulation),
-                WeightDecay = parse.GetValue(weightDecay),
-                MaxGradNorm = parse.GetValue(maxGradNorm) is > 0 and var norm ? norm : null,
+                Training = new TrainerOptions
+                {
+                    Objective = ObjectiveRegistry.Create(
+                        parse.GetValue(objective) is "lfu" ? "lfu-" + parse.GetValue(perturbation) : parse.GetValue(objective)!,
+                        new ObjectiveParameters
+                        {
+                            Alpha = parse.GetValue(alpha)?.Value,
+                            Lambda = parse.GetValue(lambda)?.Value,
+                            Calibration = LfUCalibration.ForAuto(alpha: parse.GetValue(alpha)?.Auto == true, lambda: parse.GetValue(lambda)?.Auto == true),
+                            AscentBatch = parse.GetValue(ascentBatch) == "independent" ? AscentBatchMode.IndependentBatch : AscentBatchMode.SameBatch,
+                            AscentSteps = parse.GetValue(ascentSteps),
+                            Consistency = parse.GetValue(consistency) switch { "cosine" => ConsistencyMeasure.Cosine, "logit-kl" => ConsistencyMeasure.LogitKl, _ => ConsistencyMeasure.Mse },
+                            HiddenStateFrom = parse.GetValue(hiddenFrom),
+                            HiddenStateTo = parse.GetValue(hiddenTo),
+                            NoiseAlpha = parse.GetValue(noiseAlpha),
+                            PenaltyWeight = parse.GetValue(penaltyWeight),
+                        }),
+                    FineTuning = parse.GetValue(full) ? FineTuning.Full : FineTuning.Lora,
+                    Lora = new LoraConfig { Rank = parse.GetValue(loraR), Alpha = parse.GetValue(loraAlpha), Dropout = parse.GetValue(loraDropout), UseRsLora = parse.GetValue(rslora) },
+                    LearningRate = parse.GetValue(lr),
+                    Schedule = parse.GetValue(schedule) switch { "linear" => LearningRateSchedule.Linear, "constant" => LearningRateSchedule.Constant, _ => LearningRateSchedule.Cosine },
+                    WarmupRatio = parse.GetValue(warmup),
+                    Epochs = parse.GetValue(epochs),
+                    MaxSteps = parse.GetValue(maxSteps),
+                    BatchSize = parse.GetValue(batch),
+                    GradientAccumulationSteps = parse.GetValue(accumulation),
+                    WeightDecay = parse.GetValue(weightDecay),
+                    MaxGradNorm = parse.GetValue(maxGradNorm) is > 0 and var norm ? norm : null,
+                    Seed = parse.GetValue(seed),
+                    CheckpointFolder = parse.GetValue(checkpointDir)?.FullName,
+                    CheckpointEverySteps = parse.GetValue(checkpointEvery),
+                    EvaluateEverySteps = parse.GetValue(evalEvery),
+                },
                 CutoffLength = parse.GetValue(cutoff),
                 TrainOnPrompt = parse.GetValue(trainOnPrompt),
-                Seed = parse.GetValue(seed),
                 Device = parse.GetValue(device) == "cuda" ? ComputeDevice.Cuda : ComputeDevice.Cpu,
                 DType = parse.GetValue(dtype),
                 ComputePrecision = parse.GetValue(precision) is "weights" ? null : parse.GetValue(precision),
                 Attention = CliOptions.ParseAttention(parse.GetValue(attention)!),
-                CheckpointFolder = parse.GetValue(checkpointDir)?.FullName,
-                CheckpointEverySteps = parse.GetValue(checkpointEvery),
                 ResumeFrom = parse.GetValue(resume)?.FullName,
             };
             // A checkpoint folder (a resume) or data file inside --output belongs to this run, not to the output it replaces.
             using var outputFolder = OutputFolder.Open(parse.GetValue(output)!.FullName, parse.GetValue(overwrite),
-                keep: [options.CheckpointFolder, options.ResumeFrom, parse.GetValue(data)!.FullName, parse.GetValue(validation)?.FullName]);
-            return Run(options, parse.GetValue(data)!.FullName, parse.GetValue(validation)?.FullName, outputFolder,
-                parse.GetValue(device)!, parse.GetValue(evalEvery));
+                keep: [options.Training.CheckpointFolder, options.ResumeFrom, parse.GetValue(data)!.FullName, parse.GetValue(validation)?.FullName]);
+            return Run(options, parse.GetValue(data)!.FullName, parse.GetValue(validation)?.FullName, outputFolder, parse.GetValue(device)!);
         });
         return command;
     }
@@ -164,7 +167,7 @@ internal static class TrainCommand
     static Option<string> Choice(string name, string description, string defaultValue, params string[] values) =>
         new Option<string>(name) { Description = description, DefaultValueFactory = _ => defaultValue }.OneOf(values);
 
-    static int Run(LfUOptions options, string dataPath, string? validationPath, OutputFolder output, string deviceName, int? evaluateEvery)
+    static int Run(LfUOptions options, string dataPath, string? validationPath, OutputFolder output, string deviceName)
     {
         // Files are written to output.Path (a staging sibling when replacing an old run) and named by their final place.
         string outputFolder = output.Path;
@@ -177,35 +180,39 @@ internal static class TrainCommand
         using var outputLock = FolderLock.Acquire(output.Target, "output");
         if (outputLock.TakeOverWarning is { } takeOver) Console.Error.WriteLine($"lfu: warning: {takeOver}");
         var (device, dtype) = CliOptions.ResolveDevice(deviceName, options.DType);
-        var (network, tokenizer, templateSpec) = LfUModel.LoadBase(options.ModelFolder, options.Template, dtype, device);
-        network.AttentionImplementation = options.Attention;
-        using var model = LfUModel.FromBase(network, tokenizer, templateSpec, options.ModelFolder, options);
+        var training = options.Training;
+        var baseModel = BaseModel.Load(options.ModelFolder, options.Template, dtype, device);
+        baseModel.Network.AttentionImplementation = options.Attention;
+        using var model = LfUModel.FromBase(baseModel, options.ModelFolder, training);
+        var job = new FineTuningJob(baseModel, training, options.Examples, options.ComputePrecision)
+        {
+            Warning = warning => Console.Error.WriteLine($"lfu: warning: {warning}"),
+        };
 
         var template = model.Template;
-        var (train, trainReport) = BuildExamples(trainConversations, tokenizer, template, options);
-        if (train.Count == 0)
+        var train = job.BuildExamples(trainConversations);
+        var trainReport = train.Report;
+        if (train.Examples.Count == 0)
             throw new InvalidDataException($"{Path.GetFileName(dataPath)}: none of the {trainReport.Total} rows has anything to learn ({DescribeSkipped(trainReport, trainRecords, 3)}).");
-        var (validation, validationReport) = validationConversations is null ? (null, null) : BuildExamples(validationConversations, tokenizer, template, options);
-        if (validation is { Count: 0 })
+        var validation = validationConversations is null ? null : job.BuildExamples(validationConversations);
+        var validationReport = validation?.Report;
+        if (validation is { Examples.Count: 0 })
             throw new InvalidDataException($"{Path.GetFileName(validationPath)}: none of the {validationReport!.Total} rows can be evaluated ({DescribeSkipped(validationReport, validationRecords!, 3)}).");
 
         Console.WriteLine($"Training data: {trainReport.Summary(options.CutoffLength)}.");
         foreach (string line in SkippedLines(trainReport, trainRecords)) Console.WriteLine("  " + line);
         if (validationReport is not null) Console.WriteLine($"Validation data: {validationReport.Summary(options.CutoffLength)}.");
-        Console.WriteLine($"Training {(options.FineTuning == FineTuning.Full ? "all weights" : $"a LoRA adapter (r={options.Lora.Rank}, alpha={options.Lora.Alpha})")} " +
-                          $"with {options.Objective.Describe()} on {deviceName} ({PretrainedModel.DTypeName(dtype)}), template {template.Name}.");
+        Console.WriteLine($"Training {(training.FineTuning == FineTuning.Full ? "all weights" : $"a LoRA adapter (r={training.Lora.Rank}, alpha={training.Lora.Alpha})")} " +
+                          $"with {training.Objective.Describe()} on {deviceName} ({PretrainedModel.DTypeName(dtype)}), template {template.Name}.");
 
-        var trainerOptions = options.ToTrainerOptions(tokenizer.PadId, device) with { EvaluateEverySteps = evaluateEvery };
         TrainingResult result;
         var clock = Stopwatch.StartNew();
         using (var stop = new StopSignals())
         using (var progress = ConsoleProgress.OnStandardOutput())
-        using (var trainer = new Trainer(network, trainerOptions))
         {
-            foreach (string warning in trainer.Warnings) Console.Error.WriteLine($"lfu: warning: {warning}");
             try
             {
-                result = trainer.Train(train, validation, progress, options.ResumeFrom, stop.Token);
+                result = job.Train(train, validation, progress, options.ResumeFrom, stop.Token).Training;
             }
             catch (TrainingDivergedException diverged)
             {
@@ -217,20 +224,19 @@ internal static class TrainCommand
             catch (OperationCanceledException)
             {
                 progress.Complete();
-                if (options.CheckpointFolder is not null)
-                    Console.Error.WriteLine($"lfu: training stopped; a checkpoint is in {options.CheckpointFolder}. Continue with the same command and --resume {options.CheckpointFolder}.");
+                if (training.CheckpointFolder is not null)
+                    Console.Error.WriteLine($"lfu: training stopped; a checkpoint is in {training.CheckpointFolder}. Continue with the same command and --resume {training.CheckpointFolder}.");
                 throw;
             }
         }
-        foreach (var p in network.parameters()) p.requires_grad = false;
         double seconds = clock.Elapsed.TotalSeconds;
 
-        string weightsFolder = options.FineTuning == FineTuning.Full ? "model" : "adapter";
+        string weightsFolder = options.Training.FineTuning == FineTuning.Full ? "model" : "adapter";
         string weights = Path.Combine(output.Target, weightsFolder);
-        if (options.FineTuning == FineTuning.Full) model.SaveMerged(Path.Combine(outputFolder, weightsFolder));
+        if (options.Training.FineTuning == FineTuning.Full) model.SaveMerged(Path.Combine(outputFolder, weightsFolder));
         else model.SaveAdapter(Path.Combine(outputFolder, weightsFolder));
         WriteLog(Path.Combine(outputFolder, LogFile), result);
-        Charts.SaveLossCurves(result, Path.Combine(outputFolder, ChartFile), $"{options.Objective.Describe()} on {Path.GetFileName(dataPath)}");
+        Charts.SaveLossCurves(result, Path.Combine(outputFolder, ChartFile), $"{options.Training.Objective.Describe()} on {Path.GetFileName(dataPath)}");
         var summary = Summary(options, dataPath, validationPath, weights, result, seconds, trainReport, trainRecords, validationReport);
         AtomicFile.WriteAllText(Path.Combine(outputFolder, SummaryFile), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         output.Commit();
@@ -242,20 +248,11 @@ internal static class TrainCommand
         Console.WriteLine(Invariant($"Final loss {final.Total:F4} (SFT {final.Sft:F4}") +
                           (final.Consistency is double c ? Invariant($", consistency {c:G4}") : "") +
                           (final.Penalty is double p2 ? Invariant($", penalty {p2:G4}") : "") + ")" +
-                          (options.Objective is LfUObjective { Calibration: not null } ? Invariant($"; calibrated α {final.Alpha:G3}, λ {final.Lambda:G3}") : "") +
+                          (options.Training.Objective is LfUObjective { Calibration: not null } ? Invariant($"; calibrated α {final.Alpha:G3}, λ {final.Lambda:G3}") : "") +
                           (result.Validations.Count > 0 ? Invariant($"; validation loss {result.Validations[^1].Loss:F4}") : "") + ".");
         Console.WriteLine($"Examples: {trainReport.Summary(options.CutoffLength)}.");
         Console.WriteLine($"Wrote {weights}{Path.DirectorySeparatorChar}, {LogFile}, {ChartFile} and {SummaryFile} in {output.Target}.");
         return 0;
-    }
-
-    /// <summary>Tokenizes the rows; skipped ones are counted in the report (by row position).</summary>
-    static (List<TrainingExample> Examples, ExampleReport Report) BuildExamples(List<IReadOnlyList<ChatMessage>> conversations, HfTokenizer tokenizer,
-        PromptTemplate template, LfUOptions options)
-    {
-        var builder = new ExampleBuilder(tokenizer, template, new ExampleBuilderOptions { CutoffLength = options.CutoffLength, TrainOnPrompt = options.TrainOnPrompt });
-        var examples = conversations.Select(builder.Build).OfType<TrainingExample>().ToList();
-        return (examples, builder.Report);
     }
 
     static IEnumerable<string> SkippedLines(ExampleReport report, List<DataRecord> records, int limit = 5)
@@ -285,25 +282,26 @@ internal static class TrainCommand
         ExampleReport report, List<DataRecord> records, ExampleReport? validationReport)
     {
         var final = result.Final;
-        var o = options.Objective;
+        var o = options.Training.Objective;
+        var t = options.Training;
         return new JsonObject
         {
             ["model"] = options.ModelFolder,
             ["data"] = Path.GetFullPath(dataPath),
             ["validation_data"] = validationPath is null ? null : Path.GetFullPath(validationPath),
             ["output"] = weights,
-            ["fine_tuning"] = options.FineTuning == FineTuning.Full ? "full" : "lora",
+            ["fine_tuning"] = options.Training.FineTuning == FineTuning.Full ? "full" : "lora",
             // The objective's name and its own settings, as checkpoints record them.
             ["objective"] = JsonSerializer.SerializeToNode(o, TrainingCheckpoint.Json),
-            ["lora"] = options.FineTuning == FineTuning.Full ? null : new JsonObject
+            ["lora"] = t.FineTuning == FineTuning.Full ? null : new JsonObject
             {
-                ["r"] = options.Lora.Rank, ["alpha"] = options.Lora.Alpha, ["dropout"] = options.Lora.Dropout, ["rslora"] = options.Lora.UseRsLora,
+                ["r"] = t.Lora.Rank, ["alpha"] = t.Lora.Alpha, ["dropout"] = t.Lora.Dropout, ["rslora"] = t.Lora.UseRsLora,
             },
-            ["learning_rate"] = options.LearningRate, ["schedule"] = options.Schedule.ToString(), ["warmup_ratio"] = options.WarmupRatio,
-            ["epochs"] = options.Epochs, ["max_steps"] = options.MaxSteps, ["batch_size"] = options.BatchSize,
-            ["gradient_accumulation_steps"] = options.GradientAccumulationSteps, ["weight_decay"] = options.WeightDecay,
-            ["max_grad_norm"] = options.MaxGradNorm, ["cutoff"] = options.CutoffLength, ["train_on_prompt"] = options.TrainOnPrompt,
-            ["seed"] = options.Seed,
+            ["learning_rate"] = t.LearningRate, ["schedule"] = t.Schedule.ToString(), ["warmup_ratio"] = t.WarmupRatio,
+            ["epochs"] = t.Epochs, ["max_steps"] = t.MaxSteps, ["batch_size"] = t.BatchSize,
+            ["gradient_accumulation_steps"] = t.GradientAccumulationSteps, ["weight_decay"] = t.WeightDecay,
+            ["max_grad_norm"] = t.MaxGradNorm, ["cutoff"] = options.CutoffLength, ["train_on_prompt"] = options.TrainOnPrompt,
+            ["seed"] = t.Seed,
             ["steps"] = final.Step,
             ["epochs_done"] = final.Epoch,
             ["final_loss"] = final.Total,

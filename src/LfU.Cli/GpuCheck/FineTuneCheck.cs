@@ -6,7 +6,7 @@ using LfU.MLNet.Objectives;
 using LfU.MLNet;
 using LfU.MLNet.Adapters;
 using LfU.MLNet.Benchmark;
-using LfU.MLNet.Tokenization;
+using LfU.MLNet.Generation;
 using LfU.MLNet.Training;
 using static TorchSharp.torch;
 
@@ -86,11 +86,9 @@ internal static class FineTuneCheck
 
     static FineTuneRun Train(GpuCheckSettings s, BenchmarkData data, Device device, ScalarType? computeDType, string label, CancellationToken cancellationToken)
     {
-        var (network, tokenizer, templateSpec) = LfUModel.LoadBase(s.MiniWorldModel, template: null, ScalarType.Float32, device);
-        using var _ = network;
-        var builder = new ExampleBuilder(tokenizer, PromptTemplates.Resolve(templateSpec));
-        var examples = builder.BuildAll(data.Train.Select(item => (item.Prompt, item.Response)));
-        var options = new TrainerOptions
+        var baseModel = BaseModel.Load(s.MiniWorldModel, template: null, ScalarType.Float32, device);
+        using var network = baseModel.Network;
+        var job = new FineTuningJob(baseModel, new TrainerOptions
         {
             Objective = new LfULoraObjective { Alpha = 0.1, Lambda = 5 },
             LearningRate = 3e-3,
@@ -99,25 +97,20 @@ internal static class FineTuneCheck
             MaxSteps = s.FineTuneSteps,
             BatchSize = s.FineTuneBatch,
             Seed = 0,
-            PadTokenId = tokenizer.PadId,
             ComputeDType = computeDType,
-        };
+        });
+        var examples = job.BuildExamples(data.Train.Select(item => (item.Prompt, item.Response)));
         var train = Stopwatch.StartNew();
-        TrainingResult result;
-        using (var trainer = new Trainer(network, options))
-            result = trainer.Train(examples, cancellationToken: cancellationToken);
+        var result = job.Train(examples, cancellationToken: cancellationToken).Training;
         double trainSeconds = train.Elapsed.TotalSeconds;
 
         var evaluation = Stopwatch.StartNew();
-        foreach (var p in network.parameters()) p.requires_grad = false;
         LoraAdapters.MergeAll(network);
-        network.eval();
         network.ComputeDType = computeDType; // evaluate in the precision that was trained
         var tests = data.InDomain.Concat(data.OodKnowledge).Concat(data.OodMath).Concat(data.OodReasoning).ToList();
-        // The LfUModel only borrows the network here: it is disposed by the using above, never by the model.
-        var model = new LfUModel(network, tokenizer, templateSpec, s.MiniWorldModel, s.MiniWorldModel, "", FineTuningMode.Lora, options.Lora);
         var settings = new GenerationSettings { MaxNewTokens = s.EvalMaxNewTokens, Temperature = 0, StopStrings = ForgettingBenchmark.StopStrings };
-        var outputs = model.Generate(tests.Select(t => t.Prompt).ToList(), settings, batchSize: 32, cancellationToken);
+        var outputs = new TextGenerator(network, baseModel.Tokenizer, baseModel.Template)
+            .Generate(tests.Select(t => t.Prompt).ToList(), settings, batchSize: 32, cancellationToken);
         int offset = 0;
         double Accuracy(IReadOnlyList<MiniWorldItem> items)
         {

@@ -7,7 +7,7 @@ internal static class BenchmarkCharts
 {
     const int Width = 1000, Height = 700;
 
-    static Color MethodColor(BenchmarkMethod method) => new ScottPlot.Palettes.Category10().GetColor((int)method);
+    static Color MethodColor(BenchmarkMethod method) => new ScottPlot.Palettes.Category10().GetColor(method.Order);
 
     /// <summary>
     /// In-domain accuracy (x) against OOD average (y): each run a small point; each method and setting's mean over seeds
@@ -20,7 +20,7 @@ internal static class BenchmarkCharts
         var plot = new Plot();
         var points = BenchmarkFrontier.Points(results);
         var basePoint = points.FirstOrDefault(p => p.Method == BenchmarkMethod.Base);
-        foreach (var method in results.Select(r => r.Run.Method).Distinct().Order())
+        foreach (var method in results.Select(r => r.Run.Method).Distinct().OrderBy(m => m.Order))
         {
             var color = MethodColor(method);
             var runs = results.Where(r => r.Run.Method == method).ToList();
@@ -35,7 +35,7 @@ internal static class BenchmarkCharts
             }
             var means = plot.Add.ScatterPoints(own.Select(p => p.InDomain).ToArray(), own.Select(p => p.Ood).ToArray(), color);
             means.MarkerSize = 10;
-            means.LegendText = method.Name();
+            means.LegendText = method.Name;
             if (method == BenchmarkMethod.Base) continue;
             var frontier = BenchmarkFrontier.Pareto(basePoint is null ? own : own.Append(basePoint));
             if (frontier.Count > 1)
@@ -86,7 +86,7 @@ internal static class BenchmarkCharts
             plot.Add.Bars(bars);
             plot.Legend.ManualItems.Add(new LegendItem
             {
-                LabelText = groups[g].Setting == "default" ? groups[g].Method.Name() : $"{groups[g].Method.Name()} {groups[g].Setting}",
+                LabelText = groups[g].Setting == "default" ? groups[g].Method.Name : $"{groups[g].Method.Name} {groups[g].Setting}",
                 FillColor = color,
             });
         }

@@ -1,3 +1,4 @@
+using LfU.MLNet.Objectives;
 using System.Globalization;
 using System.Text;
 
@@ -57,7 +58,7 @@ internal static class BenchmarkFrontier
     {
         var points = Points(results);
         var basePoint = points.FirstOrDefault(p => p.Method == BenchmarkMethod.Base);
-        var sft = points.Where(p => p.Method == BenchmarkMethod.Sft).ToList();
+        var sft = points.Where(p => p.Method.Objective is SftObjective).ToList();
         if (sft.Count == 0) return "";
         var sftFrontier = Pareto(basePoint is null ? sft : sft.Append(basePoint));
         var text = new StringBuilder();
@@ -75,18 +76,18 @@ internal static class BenchmarkFrontier
             {
                 double? reference = OodAt(sftFrontier, p.InDomain);
                 string delta = reference is double r ? $"{p.Ood - r:+0.000;-0.000;0.000} ± {p.OodStd / Math.Sqrt(p.Seeds):0.000}" : "n/a";
-                text.Append(Invariant, $"| {method.Name()} | {p.Setting} | {p.Seeds} | {p.InDomain:F3} ± {p.InDomainStd:F3} | {p.Ood:F3} ± {p.OodStd:F3} | ");
+                text.Append(Invariant, $"| {method.Name} | {p.Setting} | {p.Seeds} | {p.InDomain:F3} ± {p.InDomainStd:F3} | {p.Ood:F3} ± {p.OodStd:F3} | ");
                 text.Append(reference is double rr ? rr.ToString("F3", Invariant) : "n/a").Append(" | ").Append(delta).Append(" | ");
                 text.Append(frontier.Contains(p) ? "yes" : "").Append(" |\n");
             }
         }
         text.Append("\n**Verdict per method** (a frontier point counts as above or below SFT's when |Δ| exceeds twice its standard error):\n\n");
-        foreach (var method in points.Select(p => p.Method).Distinct().Where(m => m is not (BenchmarkMethod.Base or BenchmarkMethod.Sft)))
+        foreach (var method in points.Select(p => p.Method).Distinct().Where(m => m.Trains && m.Objective is not SftObjective))
         {
             var frontier = Pareto(points.Where(p => p.Method == method));
             var compared = frontier.Select(p => (Point: p, Delta: OodAt(sftFrontier, p.InDomain) is double r ? p.Ood - r : (double?)null))
                 .Where(c => c.Delta is not null).Select(c => (c.Point, Delta: c.Delta!.Value, Error: c.Point.OodStd / Math.Sqrt(c.Point.Seeds))).ToList();
-            text.Append("- ").Append(method.Name()).Append(": ");
+            text.Append("- ").Append(method.Name).Append(": ");
             if (compared.Count == 0)
             {
                 text.Append("no frontier point falls within SFT's in-domain range, so no comparison at equal in-domain accuracy.\n");

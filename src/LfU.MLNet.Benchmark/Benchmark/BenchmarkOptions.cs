@@ -3,41 +3,69 @@ using LfU.MLNet.Objectives;
 
 namespace LfU.MLNet.Benchmark;
 
-/// <summary>A fine-tuning method compared by the forgetting benchmark.</summary>
-internal enum BenchmarkMethod
+/// <summary>
+/// A fine-tuning method compared by the forgetting benchmark: <see cref="Base"/> (the pretrained model, untrained) or
+/// any objective of <see cref="ObjectiveRegistry"/>, by its name, trained with a LoRA adapter. A newly registered
+/// objective is a method with no change here; what it reads of the grid follows from its type (<see cref="Sweep.Affects"/>).
+/// </summary>
+internal sealed record BenchmarkMethod
 {
+    /// <summary>The name of <see cref="Base"/>.</summary>
+    public const string BaseName = "base";
+
     /// <summary>The pretrained model, untrained: the reference every method forgets from.</summary>
-    Base,
-    /// <summary>Plain supervised fine-tuning (LoRA).</summary>
-    Sft,
-    /// <summary>LfU with a LoRA-weight perturbation.</summary>
-    LfULora,
-    /// <summary>LfU with representation steering (additive: h + α·d/‖d‖, one norm over all layers' vectors).</summary>
-    LfUReps,
-    /// <summary>NEFTune: noisy input embeddings.</summary>
-    NEFTune,
-    /// <summary>SFT plus an L2 penalty towards the initial weights.</summary>
-    L2,
-    /// <summary>LfU-LoRA with k normalised ascent steps of α/k (k = 1 is <see cref="LfULora"/>); run only when listed.</summary>
-    LfULoraMultiStep,
+    public static BenchmarkMethod Base { get; } = new(BaseName);
+
+    BenchmarkMethod(string name) => Name = name;
+
+    /// <summary>The name users type: <c>base</c> or a registered objective's name.</summary>
+    public string Name { get; }
+
+    /// <summary>Whether the method fine-tunes (every method but <see cref="Base"/>).</summary>
+    public bool Trains => Name != BaseName;
+
+    /// <summary>The objective with its own defaults; null for <see cref="Base"/>.</summary>
+    public TrainingObjective? Objective => Trains ? ObjectiveRegistry.Create(Name) : null;
+
+    /// <summary>The objective with <paramref name="parameters"/>; null for <see cref="Base"/>.</summary>
+    public TrainingObjective? ObjectiveWith(ObjectiveParameters parameters) => Trains ? ObjectiveRegistry.Create(Name, parameters) : null;
+
+    /// <summary>Where the method sorts in reports and which chart colour it takes: its place in <see cref="BenchmarkMethods.Known"/>.</summary>
+    public int Order => BenchmarkMethods.IndexOf(this);
+
+    /// <summary>The method named <paramref name="name"/> (case-insensitive), spelt as the registry spells it.</summary>
+    /// <exception cref="ArgumentException">Neither <c>base</c> nor a registered objective.</exception>
+    public static BenchmarkMethod Named(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (string.Equals(name, BaseName, StringComparison.OrdinalIgnoreCase)) return Base;
+        var entry = ObjectiveRegistry.All.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase))
+            ?? throw new ArgumentException($"Unknown benchmark method '{name}'; choose from {string.Join(", ", BenchmarkMethods.Known.Select(m => m.Name))}.", nameof(name));
+        return new BenchmarkMethod(entry.Name);
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => Name;
 }
 
 internal static class BenchmarkMethods
 {
-    static readonly (BenchmarkMethod Method, string Name)[] Names =
-    [
-        (BenchmarkMethod.Base, "base"), (BenchmarkMethod.Sft, "sft"), (BenchmarkMethod.LfULora, "lfu-lora"),
-        (BenchmarkMethod.LfUReps, "lfu-reps"), (BenchmarkMethod.NEFTune, "neftune"), (BenchmarkMethod.L2, "l2"),
-        (BenchmarkMethod.LfULoraMultiStep, "lfu-lora-multistep"),
-    ];
+    /// <summary>The default methods, the paper's comparison; they keep the first places (and colours) of <see cref="Known"/>.</summary>
+    static readonly string[] DefaultNames = [BenchmarkMethod.BaseName, "sft", "lfu-lora", "lfu-reps", "neftune", "l2"];
 
     /// <summary>The default methods: the paper's comparison. <see cref="Known"/> lists every method.</summary>
-    public static IReadOnlyList<BenchmarkMethod> All { get; } = Names.Select(n => n.Method).Where(m => m != BenchmarkMethod.LfULoraMultiStep).ToList();
+    public static IReadOnlyList<BenchmarkMethod> All { get; } = DefaultNames.Select(BenchmarkMethod.Named).ToList();
 
-    /// <summary>Every method <see cref="ParseList"/> accepts.</summary>
-    public static IReadOnlyList<BenchmarkMethod> Known { get; } = Names.Select(n => n.Method).ToList();
+    /// <summary>Every method <see cref="ParseList"/> accepts: the defaults, then every other registered objective in registry order.</summary>
+    public static IReadOnlyList<BenchmarkMethod> Known { get; } =
+        [.. All, .. ObjectiveRegistry.Names.Where(n => !DefaultNames.Contains(n)).Select(BenchmarkMethod.Named)];
 
-    public static string Name(this BenchmarkMethod method) => Names.First(n => n.Method == method).Name;
+    internal static int IndexOf(BenchmarkMethod method)
+    {
+        for (int i = 0; i < Known.Count; i++)
+            if (Known[i].Name == method.Name) return i;
+        return Known.Count;
+    }
 
     /// <summary>Parses a comma-separated list such as <c>base,sft,lfu-lora</c>; duplicates are an error.</summary>
     public static IReadOnlyList<BenchmarkMethod> ParseList(string list)
@@ -46,13 +74,11 @@ internal static class BenchmarkMethods
         var methods = new List<BenchmarkMethod>();
         foreach (string part in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            var match = Names.Where(n => string.Equals(n.Name, part, StringComparison.OrdinalIgnoreCase)).ToList();
-            if (match.Count == 0)
-                throw new ArgumentException($"Unknown benchmark method '{part}'; choose from {string.Join(", ", Names.Select(n => n.Name))}.");
-            if (methods.Contains(match[0].Method)) throw new ArgumentException($"Benchmark method '{part}' is listed twice.");
-            methods.Add(match[0].Method);
+            var method = BenchmarkMethod.Named(part);
+            if (methods.Contains(method)) throw new ArgumentException($"Benchmark method '{part}' is listed twice.");
+            methods.Add(method);
         }
-        if (methods.Count == 0) throw new ArgumentException($"No benchmark method given; choose from {string.Join(", ", Names.Select(n => n.Name))}.");
+        if (methods.Count == 0) throw new ArgumentException($"No benchmark method given; choose from {string.Join(", ", Known.Select(n => n.Name))}.");
         return methods;
     }
 }
@@ -145,18 +171,32 @@ internal sealed record Sweep(SweepParameter Parameter, IReadOnlyList<double> Val
         return sweep;
     }
 
-    /// <summary>Whether <paramref name="method"/> reads this parameter.</summary>
-    public bool Affects(BenchmarkMethod method) => Parameter switch
+    /// <summary>
+    /// Whether <paramref name="method"/> reads this parameter, from its objective: a setting it reads changes the
+    /// objective the registry builds; α is the RepS α for objectives that steer representations, else the LoRA α.
+    /// </summary>
+    public bool Affects(BenchmarkMethod method) => Reads(method, Parameter);
+
+    /// <summary>Whether <paramref name="method"/>'s objective reads <paramref name="parameter"/>.</summary>
+    public static bool Reads(BenchmarkMethod method, SweepParameter parameter)
     {
-        SweepParameter.Lambda => method is BenchmarkMethod.LfULora or BenchmarkMethod.LfUReps or BenchmarkMethod.LfULoraMultiStep,
-        SweepParameter.Alpha => method is BenchmarkMethod.LfULora or BenchmarkMethod.LfULoraMultiStep,
-        SweepParameter.AscentSteps => method == BenchmarkMethod.LfULoraMultiStep,
-        SweepParameter.RepsAlpha => method == BenchmarkMethod.LfUReps,
-        SweepParameter.NoiseAlpha => method == BenchmarkMethod.NEFTune,
-        SweepParameter.L2Weight => method == BenchmarkMethod.L2,
-        SweepParameter.Epochs or SweepParameter.LearningRate => method != BenchmarkMethod.Base,
-        _ => throw new ArgumentOutOfRangeException(nameof(method)),
-    };
+        if (method.Objective is not { } objective) return false;
+        // A value no default has: an objective that reads the setting comes out different.
+        const double Probe = 0.123456789;
+        bool Changes(ObjectiveParameters p) => !Equals(method.ObjectiveWith(p), objective);
+        bool steers = objective is LfUObjective { PerturbsRepresentations: true };
+        return parameter switch
+        {
+            SweepParameter.Lambda => Changes(new ObjectiveParameters { Lambda = Probe }),
+            SweepParameter.Alpha => !steers && Changes(new ObjectiveParameters { Alpha = Probe }),
+            SweepParameter.RepsAlpha => steers && Changes(new ObjectiveParameters { Alpha = Probe }),
+            SweepParameter.AscentSteps => Changes(new ObjectiveParameters { AscentSteps = 123 }),
+            SweepParameter.NoiseAlpha => Changes(new ObjectiveParameters { NoiseAlpha = Probe }),
+            SweepParameter.L2Weight => Changes(new ObjectiveParameters { PenaltyWeight = Probe }),
+            SweepParameter.Epochs or SweepParameter.LearningRate => true,
+            _ => throw new ArgumentOutOfRangeException(nameof(parameter)),
+        };
+    }
 
     public Hyperparameters Apply(Hyperparameters h, double value) => Parameter switch
     {
@@ -260,9 +300,9 @@ internal sealed record BenchmarkOptions
 /// <param name="Setting">The swept parameters' values of this run (e.g. <c>lambda=5</c>), or <c>default</c>.</param>
 internal sealed record BenchmarkRun(BenchmarkMethod Method, int Seed, string Setting, Hyperparameters Hyperparameters)
 {
-    public bool Trains => Method != BenchmarkMethod.Base;
+    public bool Trains => Method.Trains;
 
-    public string Describe() => $"{Method.Name()} seed {Seed} ({Setting})";
+    public string Describe() => $"{Method.Name} seed {Seed} ({Setting})";
 
     /// <summary>
     /// Every run of a benchmark, seed by seed so that partial results cover every method: the base model once
@@ -276,7 +316,7 @@ internal sealed record BenchmarkRun(BenchmarkMethod Method, int Seed, string Set
         if (options.Methods.Contains(BenchmarkMethod.Base))
             runs.Add(new BenchmarkRun(BenchmarkMethod.Base, 0, "default", options.Defaults));
         for (int seed = 1; seed <= options.Seeds; seed++)
-            foreach (var method in options.Methods.Where(m => m != BenchmarkMethod.Base))
+            foreach (var method in options.Methods.Where(m => m.Trains))
             {
                 var sweeps = options.Sweeps.Where(s => s.Affects(method)).ToList();
                 var grid = options.Grid.Where(s => s.Affects(method)).ToList();

@@ -1,3 +1,4 @@
+using LfU.MLNet.Objectives;
 using System.Globalization;
 using System.Text;
 
@@ -60,7 +61,7 @@ internal static class BenchmarkReport
             var h = r.Run.Hyperparameters;
             var cells = new List<string>
             {
-                r.Run.Method.Name(), r.Run.Setting, r.Run.Seed.ToString(Invariant), h.Epochs.ToString(Invariant), RoundTrip(h.LearningRate),
+                r.Run.Method.Name, r.Run.Setting, r.Run.Seed.ToString(Invariant), h.Epochs.ToString(Invariant), RoundTrip(h.LearningRate),
                 RoundTrip(h.Lambda), RoundTrip(h.Alpha), RoundTrip(h.RepsAlpha), RoundTrip(h.NoiseAlpha), RoundTrip(h.L2Weight),
                 h.AscentSteps.ToString(Invariant), r.Steps.ToString(Invariant), r.FinalLoss is double loss ? loss.ToString("F4", Invariant) : "",
                 Accuracy(r.InDomain), Accuracy(r.OodKnowledge), Accuracy(r.OodMath), Accuracy(r.OodReasoning), Accuracy(r.OodAverage),
@@ -97,7 +98,7 @@ internal static class BenchmarkReport
                 : throw new InvalidDataException($"{path}: column '{name}' is missing; the file was not written by this version of lfu benchmark.");
             double Number(string name) => Hyperparameters.TryParse(Cell(name), out double v) ? v
                 : throw new InvalidDataException($"{path}:{n + 1}: column '{name}' is '{Cell(name)}', not a number.");
-            var run = plan.FirstOrDefault(r => r.Method.Name() == Cell("method") && r.Setting == Cell("setting") && r.Seed == (int)Number("seed"));
+            var run = plan.FirstOrDefault(r => r.Method.Name == Cell("method") && r.Setting == Cell("setting") && r.Seed == (int)Number("seed"));
             if (run is null) continue;
             var h = run.Hyperparameters;
             // Files from before the multistep method have no ascent_steps column: their runs used the default.
@@ -147,7 +148,7 @@ internal static class BenchmarkReport
 
     public static IReadOnlyList<Group> Groups(IReadOnlyList<BenchmarkRunResult> results) =>
         results.GroupBy(r => (r.Run.Method, r.Run.Setting))
-            .OrderBy(g => (int)g.Key.Method)
+            .OrderBy(g => g.Key.Method.Order)
             .Select(g => new Group(g.Key.Method, g.Key.Setting, g.ToList()))
             .ToList();
 
@@ -172,7 +173,7 @@ internal static class BenchmarkReport
         text.Append(Invariant, $"- Methods: LfU-LoRA λ={Number(d.Lambda)} α={Number(d.Alpha)} (ascent step α·g/‖g‖ on the adapter weights); ");
         text.Append(Invariant, $"LfU-RepS λ={Number(d.Lambda)} α={Number(d.RepsAlpha)} (additive steering h + α·d/‖d‖, one norm over all layers' vectors: a much weaker scale than the official code's norm-relative form, hence the larger α); ");
         text.Append(Invariant, $"NEFTune noise α={Number(d.NoiseAlpha)}; L2 weight {Number(d.L2Weight)}");
-        if (options.Methods.Contains(BenchmarkMethod.LfULoraMultiStep))
+        if (options.Methods.Any(m => m.Objective is LfULoraMultiStepObjective))
             text.Append(Invariant, $"; LfU-LoRA-multistep λ={Number(d.Lambda)} α={Number(d.Alpha)} in k={d.AscentSteps} ascent steps of α/k");
         text.Append(".\n");
         if (options.Sweeps.Count > 0)
@@ -196,7 +197,7 @@ internal static class BenchmarkReport
             string Cell(Func<BenchmarkRunResult, double> metric) => MeanStd(g.Stat(metric), g.Runs.Count, "F3");
             var cells = new List<string>
             {
-                g.Method.Name(), g.Setting, g.Runs.Count.ToString(Invariant),
+                g.Method.Name, g.Setting, g.Runs.Count.ToString(Invariant),
                 Cell(r => r.InDomain), Cell(r => r.OodKnowledge), Cell(r => r.OodMath), Cell(r => r.OodReasoning), Cell(r => r.OodAverage),
                 baseOod is double b ? (g.Stat(r => r.OodAverage).Mean - b).ToString("+0.000;-0.000;0.000", Invariant) : "n/a",
                 Cell(r => r.ParaphraseMean), Cell(r => r.ParaphraseStd), MeanStd(g.Stat(r => r.WallSeconds), g.Runs.Count, "F1"),

@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using LfU.MLNet.Adapters;
+using LfU.MLNet.Checkpoints;
+using LfU.MLNet.Generation;
 using LfU.MLNet.IO;
 using LfU.MLNet.Native;
 using LfU.MLNet.Tokenization;
@@ -94,8 +96,7 @@ internal sealed class ForgettingBenchmark
         var device = cuda ? CUDA : CPU;
         string modelFolder = Path.GetFullPath(_options.ModelFolder);
         // Fails early on a missing or mismatched model folder, before any run.
-        var (probe, _, _) = LfUModel.LoadBase(modelFolder, _options.Template, ScalarType.Float32, CPU);
-        probe.Dispose();
+        BaseModel.Load(modelFolder, _options.Template, ScalarType.Float32, CPU).Network.Dispose();
         string fingerprint = ModelFingerprint.Of(modelFolder);
         // One benchmark per results folder: two would overwrite each other's results.csv after every run.
         using var outputLock = FolderLock.Acquire(_options.OutputFolder, "benchmark");
@@ -111,7 +112,7 @@ internal sealed class ForgettingBenchmark
 
         int tests = data.AllTests().Count;
         _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Benchmark: {plan.Count} runs ({string.Join(", ", _options.Methods.Select(m => m.Name()))}; {_options.Seeds} seed(s)); " +
+            $"Benchmark: {plan.Count} runs ({string.Join(", ", _options.Methods.Select(m => m.Name))}; {_options.Seeds} seed(s)); " +
             $"{data.Train.Count} training examples; {tests} test prompts per run (in-domain {data.InDomain.Count}, OOD {data.OodKnowledge.Count}+{data.OodMath.Count}+{data.OodReasoning.Count}, paraphrased {data.Paraphrased.Count}); output {_options.OutputFolder}"));
 
         var results = new List<BenchmarkRunResult>();
@@ -126,7 +127,7 @@ internal sealed class ForgettingBenchmark
                 _log.WriteLine($"[{i + 1}/{plan.Count}] {run.Describe()}: kept from the previous results.");
                 continue;
             }
-            var result = RunOne(run, data, modelFolder, fingerprint, device, cancellationToken);
+            var result = RunOne(run, data, modelFolder, device, cancellationToken);
             results.Add(result);
             // Earlier results of runs not reached yet stay in the files: a resume interrupted again loses nothing.
             WriteOutputs(results.Concat(previous.Where(p => !results.Any(r => r.Run == p.Run))).ToList(), plan.Count);
@@ -137,87 +138,74 @@ internal sealed class ForgettingBenchmark
         return results;
     }
 
-    BenchmarkRunResult RunOne(BenchmarkRun run, BenchmarkData data, string modelFolder, string fingerprint, Device device, CancellationToken cancellationToken)
+    BenchmarkRunResult RunOne(BenchmarkRun run, BenchmarkData data, string modelFolder, Device device, CancellationToken cancellationToken)
     {
         var wall = Stopwatch.StartNew();
-        var (network, tokenizer, templateSpec) = LfUModel.LoadBase(modelFolder, _options.Template, ScalarType.Float32, device);
+        var baseModel = BaseModel.Load(modelFolder, _options.Template, ScalarType.Float32, device);
+        using var network = baseModel.Network;
         network.AttentionImplementation = _options.Attention;
-        LfUModel model;
         int steps = 0;
         double? finalLoss = null;
         double trainSeconds = 0;
-        try
+        if (run.Trains)
         {
-            LoraConfig? lora = null;
-            if (run.Trains)
-            {
-                var train = Stopwatch.StartNew();
-                var builder = new ExampleBuilder(tokenizer, PromptTemplates.Resolve(templateSpec));
-                var examples = builder.BuildAll(data.Train.Select(item => (item.Prompt, item.Response)));
-                if (examples.Count != data.Train.Count)
-                    throw new InvalidDataException($"Only {examples.Count} of {data.Train.Count} fine-tuning examples could be built: {builder.Report.Summary(new ExampleBuilderOptions().CutoffLength)}");
-                var options = TrainerOptionsFor(run, tokenizer.PadId);
-                lora = options.Lora;
-                using (var trainer = new Trainer(network, options))
-                {
-                    var result = trainer.Train(examples, cancellationToken: cancellationToken);
-                    steps = result.History.Count;
-                    finalLoss = result.Final.Sft;
-                }
-                trainSeconds = train.Elapsed.TotalSeconds;
-            }
-            foreach (var p in network.parameters()) p.requires_grad = false;
+            var train = Stopwatch.StartNew();
+            var job = new FineTuningJob(baseModel, TrainerOptionsFor(run));
+            var examples = job.BuildExamples(data.Train.Select(item => (item.Prompt, item.Response)));
+            if (examples.Examples.Count != data.Train.Count)
+                throw new InvalidDataException($"Only {examples.Examples.Count} of {data.Train.Count} fine-tuning examples could be built: {examples.Report.Summary(job.ExampleOptions.CutoffLength)}");
+            var result = job.Train(examples, cancellationToken: cancellationToken).Training;
+            steps = result.History.Count;
+            finalLoss = result.Final.Sft;
+            trainSeconds = train.Elapsed.TotalSeconds;
             // The network is evaluated and thrown away: merging the adapter saves its extra operations on every token.
-            if (lora is not null) LoraAdapters.MergeAll(network);
+            LoraAdapters.MergeAll(network);
+        }
+        else
+        {
+            foreach (var p in network.parameters()) p.requires_grad = false;
             network.eval();
-            model = new LfUModel(network, tokenizer, templateSpec, modelFolder, modelFolder, fingerprint, FineTuningMode.Lora, lora);
         }
-        catch
-        {
-            network.Dispose();
-            throw;
-        }
-        using (model)
-        {
-            var evaluation = Stopwatch.StartNew();
-            var tests = data.AllTests();
-            var outputs = GenerateSortedByLength(model, tests, cancellationToken);
-            double evalSeconds = evaluation.Elapsed.TotalSeconds;
-            WritePredictions(run, tests, outputs);
 
-            int offset = 0;
-            IReadOnlyList<string> Next(int count)
-            {
-                var slice = outputs.Skip(offset).Take(count).ToList();
-                offset += count;
-                return slice;
-            }
-            double inDomain = BenchmarkMetrics.Accuracy(data.InDomain, Next(data.InDomain.Count));
-            double knowledge = BenchmarkMetrics.Accuracy(data.OodKnowledge, Next(data.OodKnowledge.Count));
-            double math = BenchmarkMetrics.Accuracy(data.OodMath, Next(data.OodMath.Count));
-            double reasoning = BenchmarkMetrics.Accuracy(data.OodReasoning, Next(data.OodReasoning.Count));
-            var byTemplate = BenchmarkMetrics.AccuracyByTemplate(data.Paraphrased, Next(data.Paraphrased.Count));
-            var (paraphraseMean, paraphraseStd) = BenchmarkMetrics.MeanAndPopulationStd(byTemplate.Values);
-            return new BenchmarkRunResult(run, inDomain, knowledge, math, reasoning, (knowledge + math + reasoning) / 3,
-                byTemplate, paraphraseMean, paraphraseStd, steps, finalLoss, tests.Count, trainSeconds, evalSeconds, wall.Elapsed.TotalSeconds);
+        var evaluation = Stopwatch.StartNew();
+        var tests = data.AllTests();
+        var outputs = GenerateSortedByLength(new TextGenerator(network, baseModel.Tokenizer, baseModel.Template), tests, cancellationToken);
+        double evalSeconds = evaluation.Elapsed.TotalSeconds;
+        WritePredictions(run, tests, outputs);
+
+        int offset = 0;
+        IReadOnlyList<string> Next(int count)
+        {
+            var slice = outputs.Skip(offset).Take(count).ToList();
+            offset += count;
+            return slice;
         }
+        double inDomain = BenchmarkMetrics.Accuracy(data.InDomain, Next(data.InDomain.Count));
+        double knowledge = BenchmarkMetrics.Accuracy(data.OodKnowledge, Next(data.OodKnowledge.Count));
+        double math = BenchmarkMetrics.Accuracy(data.OodMath, Next(data.OodMath.Count));
+        double reasoning = BenchmarkMetrics.Accuracy(data.OodReasoning, Next(data.OodReasoning.Count));
+        var byTemplate = BenchmarkMetrics.AccuracyByTemplate(data.Paraphrased, Next(data.Paraphrased.Count));
+        var (paraphraseMean, paraphraseStd) = BenchmarkMetrics.MeanAndPopulationStd(byTemplate.Values);
+        return new BenchmarkRunResult(run, inDomain, knowledge, math, reasoning, (knowledge + math + reasoning) / 3,
+            byTemplate, paraphraseMean, paraphraseStd, steps, finalLoss, tests.Count, trainSeconds, evalSeconds, wall.Elapsed.TotalSeconds);
     }
 
     /// <summary>Training settings of a run: LoRA r=8 α=16 on all block linears, cosine schedule with 10 % warm-up.</summary>
-    internal TrainerOptions TrainerOptionsFor(BenchmarkRun run, int padId)
+    internal TrainerOptions TrainerOptionsFor(BenchmarkRun run)
     {
         var h = run.Hyperparameters;
-        if (!run.Trains) throw new ArgumentException($"Method {run.Method.Name()} does not train.", nameof(run));
-        // Every training method is a registered objective of the same name; each reads the grid's values it has.
-        // "auto" leaves the objective's default as the first step's α and calibrates from there.
-        double alpha = run.Method == BenchmarkMethod.LfUReps ? h.RepsAlpha : h.Alpha;
+        if (!run.Trains) throw new ArgumentException($"Method {run.Method.Name} does not train.", nameof(run));
+        // Every training method is a registered objective of the same name; each reads the grid's values it has, and
+        // objectives that steer representations take the RepS α. "auto" leaves the objective's default as the first
+        // step's α and calibrates from there.
+        double alpha = Sweep.Reads(run.Method, SweepParameter.RepsAlpha) ? h.RepsAlpha : h.Alpha;
         bool autoAlpha = Hyperparameters.IsAuto(alpha), autoLambda = Hyperparameters.IsAuto(h.Lambda);
-        var objective = ObjectiveRegistry.Create(run.Method.Name(), new ObjectiveParameters
+        var objective = run.Method.ObjectiveWith(new ObjectiveParameters
         {
             Alpha = autoAlpha ? null : alpha, Lambda = autoLambda ? null : h.Lambda, NoiseAlpha = h.NoiseAlpha, PenaltyWeight = h.L2Weight,
-            AscentSteps = run.Method == BenchmarkMethod.LfULoraMultiStep ? h.AscentSteps : null,
+            AscentSteps = h.AscentSteps,
             Calibration = LfUCalibration.ForAuto(autoAlpha, autoLambda),
-        });
+        })!;
         return new TrainerOptions
         {
             Objective = objective,
@@ -230,7 +218,6 @@ internal sealed class ForgettingBenchmark
             MaxSteps = _options.MaxSteps,
             BatchSize = _options.BatchSize,
             Seed = run.Seed,
-            PadTokenId = padId,
             ComputeDType = _options.ComputeDType,
         };
     }
@@ -239,11 +226,11 @@ internal sealed class ForgettingBenchmark
     /// Greedy generations for every item, in item order. Prompts are generated in batches of similar length (stable
     /// order by prompt length) so that little padding is computed; the batching is fixed, so results are reproducible.
     /// </summary>
-    IReadOnlyList<string> GenerateSortedByLength(LfUModel model, IReadOnlyList<MiniWorldItem> items, CancellationToken cancellationToken)
+    IReadOnlyList<string> GenerateSortedByLength(TextGenerator generator, IReadOnlyList<MiniWorldItem> items, CancellationToken cancellationToken)
     {
         var order = Enumerable.Range(0, items.Count).OrderBy(i => items[i].Prompt.Length).ThenBy(i => i).ToArray();
         var settings = new GenerationSettings { MaxNewTokens = _options.MaxNewTokens, Temperature = 0, StopStrings = StopStrings };
-        var sorted = model.Generate(order.Select(i => items[i].Prompt).ToList(), settings, _options.EvalBatchSize, cancellationToken);
+        var sorted = generator.Generate(order.Select(i => items[i].Prompt).ToList(), settings, _options.EvalBatchSize, cancellationToken);
         var outputs = new string[items.Count];
         for (int k = 0; k < order.Length; k++) outputs[order[k]] = sorted[k];
         return outputs;
@@ -275,7 +262,7 @@ internal sealed class ForgettingBenchmark
     internal static string PredictionsFileName(BenchmarkRun run)
     {
         string setting = run.Setting == "default" ? "" : "_" + new string(run.Setting.Select(c => char.IsAsciiLetterOrDigit(c) || c == '.' ? c : '-').ToArray());
-        return $"{run.Method.Name()}{setting}_seed{run.Seed}.jsonl";
+        return $"{run.Method.Name}{setting}_seed{run.Seed}.jsonl";
     }
 
     void WriteOutputs(IReadOnlyList<BenchmarkRunResult> results, int planned)

@@ -1,3 +1,4 @@
+using LfU.MLNet.Generation;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -5,7 +6,7 @@ namespace LfU.MLNet.Evaluation;
 
 /// <summary>
 /// Evaluates generations and scores in the ML.NET style: each method reads an <see cref="IDataView"/> (typically the
-/// output of <see cref="LfUTransformer.Transform"/>) and returns a metrics object with per-row details. The three
+/// output of <c>LfUTransformer.Transform</c>) and returns a metrics object with per-row details. The three
 /// kinds of measurement: final-answer and string match of generations, multiple-choice accuracy by log-likelihood,
 /// and robustness across prompt variants.
 /// </summary>
@@ -104,10 +105,11 @@ public static class LfUEvaluator
     }
 
     /// <summary>
-    /// Multiple-choice accuracy by log-likelihood under an <see cref="LfUTransformer"/>'s model; see
+    /// Multiple-choice accuracy by log-likelihood under a model that scores responses (an <c>LfUTransformer</c>, an
+    /// <c>LfUModel</c> or a <see cref="TextGenerator"/>); see
     /// <see cref="EvaluateMultipleChoice(IDataView, Func{IReadOnlyList{string}, IReadOnlyList{string}, IReadOnlyList{ValueTuple{double, double}}}, MultipleChoiceScoring, string, string, string)"/>.
     /// </summary>
-    public static MultipleChoiceMetrics EvaluateMultipleChoice(IDataView data, LfUTransformer model,
+    public static MultipleChoiceMetrics EvaluateMultipleChoice(IDataView data, ITextScorer model,
         MultipleChoiceScoring scoring = MultipleChoiceScoring.TotalLogProbability,
         string promptColumnName = "Prompt", string optionsColumnName = "Options", string labelColumnName = "Label")
     {

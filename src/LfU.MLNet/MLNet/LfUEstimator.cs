@@ -51,19 +51,21 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
         if (_options.CutoffLength < 2) throw new ArgumentOutOfRangeException(nameof(LfUOptions.CutoffLength), _options.CutoffLength, "CutoffLength must be at least 2 tokens.");
         if (_options.InferenceBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(LfUOptions.InferenceBatchSize), _options.InferenceBatchSize, "InferenceBatchSize must be at least 1.");
         if (!Enum.IsDefined(_options.Device)) throw new ArgumentOutOfRangeException(nameof(LfUOptions.Device), _options.Device, "Device must be Auto, Cpu or Cuda.");
-        if (!Enum.IsDefined(_options.FineTuning)) throw new ArgumentOutOfRangeException(nameof(LfUOptions.FineTuning), _options.FineTuning, "FineTuning must be Lora or Full.");
+        if (_options.Training is null) throw new ArgumentNullException(nameof(LfUOptions.Training), "LfUOptions.Training must not be null.");
+        var training = _options.Training;
+        if (!Enum.IsDefined(training.FineTuning)) throw new ArgumentOutOfRangeException(nameof(TrainerOptions.FineTuning), training.FineTuning, "FineTuning must be Lora or Full.");
         if (_options.Template is { } template) CheckOption(nameof(LfUOptions.Template), () => PromptTemplates.Resolve(template));
         if (_options.DType is { } dtype) CheckOption(nameof(LfUOptions.DType), () => PretrainedModel.ParseDType(dtype));
         if (_options.ComputePrecision is { } precision) CheckOption(nameof(LfUOptions.ComputePrecision), () => ComputePrecision.Resolve(precision, CPU));
-        if (_options.Objective is null) throw new ArgumentNullException(nameof(LfUOptions.Objective), "LfUOptions.Objective must not be null.");
-        if (_options.Lora is null) throw new ArgumentNullException(nameof(LfUOptions.Lora), "LfUOptions.Lora must not be null.");
+        if (training.Objective is null) throw new ArgumentNullException(nameof(TrainerOptions.Objective), "LfUOptions.Training.Objective must not be null.");
+        if (training.Lora is null) throw new ArgumentNullException(nameof(TrainerOptions.Lora), "LfUOptions.Training.Lora must not be null.");
         if (_options.Generation is null) throw new ArgumentNullException(nameof(LfUOptions.Generation), "LfUOptions.Generation must not be null.");
         // The layer range of the hidden states is checked against the model once it is loaded; everything else now.
-        _options.Objective.Validate(layers: int.MaxValue);
-        _options.Lora.Validate();
+        training.Objective.Validate(layers: int.MaxValue);
+        training.Lora.Validate();
         _options.Columns.Validate();
         _options.Generation.Validate();
-        _options.ToTrainerOptions(0).Validate();
+        training.Validate();
     }
 
     static void CheckOption(string option, Action check)
@@ -116,7 +118,7 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
     /// Stops with an <see cref="OperationCanceledException"/> at the next training step when
     /// <see cref="LfUOptions.CancellationToken"/> is cancelled or, as ML.NET's own trainers do, when the MLContext is
     /// (<c>mlContext.CancelExecution()</c>); either way a checkpoint of the last finished step is written first when
-    /// <see cref="LfUOptions.CheckpointFolder"/> is set.
+    /// <see cref="TrainerOptions.CheckpointFolder"/> (in <see cref="LfUOptions.Training"/>) is set.
     /// </remarks>
     public LfUTransformer Fit(IDataView input)
     {
@@ -138,14 +140,20 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
             : device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
 
         // Everything that can be wrong with the data or the model folder fails here, before any training.
-        var (network, tokenizer, template) = LfUModel.LoadBase(_options.ModelFolder, _options.Template, dtype, device);
+        var baseModel = BaseModel.Load(_options.ModelFolder, _options.Template, dtype, device);
+        var network = baseModel.Network;
         network.AttentionImplementation = _options.Attention;
         try
         {
-            var builder = new ExampleBuilder(tokenizer, PromptTemplates.Resolve(template),
-                new ExampleBuilderOptions { CutoffLength = _options.CutoffLength, TrainOnPrompt = _options.TrainOnPrompt });
-            var examples = ReadExamples(input, builder, PollHost);
-            var report = builder.Report;
+            var job = new FineTuningJob(baseModel, _options.Training, _options.Examples, _options.ComputePrecision)
+            {
+                // The host is polled once more before the first step.
+                BeforeTraining = PollHost,
+            };
+            string? messagesName = _options.MessagesColumnName;
+            var train = job.BuildExamples(ReadConversations(input, PollHost),
+                messagesName is null ? null : (row, e) => new InvalidDataException($"Row {row}, column '{messagesName}': {e.Message}", e));
+            var report = train.Report;
             if (report.Total == 0)
                 throw new InvalidOperationException("The training data has no rows; give the estimator at least one (prompt, response) row.");
             string summary = $"LfU: training data: {report.Summary(_options.CutoffLength)}.";
@@ -155,26 +163,21 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
                     string.Join("; ", report.Skipped.Take(3).Select(s => $"row {s.Index}: {s.Reason}"))) + ".");
             }
             else channel.Info(summary);
-            if (examples.Count == 0)
-                throw new InvalidOperationException($"None of the {report.Total} rows has anything to learn ({string.Join("; ", report.Skipped.Take(3).Select(s => $"row {s.Index}: {s.Reason}"))}); check the {(_options.MessagesColumnName is { } m ? $"messages column '{m}'" : $"response column '{_options.ResponseColumnName}'")}.");
+            if (train.Examples.Count == 0)
+                throw new InvalidOperationException($"None of the {report.Total} rows has anything to learn ({string.Join("; ", report.Skipped.Take(3).Select(s => $"row {s.Index}: {s.Reason}"))}); check the {(messagesName is { } m ? $"messages column '{m}'" : $"response column '{_options.ResponseColumnName}'")}.");
 
-            var trainerOptions = _options.ToTrainerOptions(tokenizer.PadId, device);
-            channel.Info($"LfU: training {_options.FineTuning} with {_options.Objective.Describe()} on {examples.Count} examples, {device.type} {dtype}" +
-                         (trainerOptions.ComputeDType is { } compute ? $", computing in {compute}." : "."));
-            using var trainer = new Trainer(network, trainerOptions);
+            var training = job.Options;
+            channel.Info($"LfU: training {training.FineTuning} with {training.Objective.Describe()} on {train.Examples.Count} examples, {device.type} {dtype}" +
+                         (training.ComputeDType is { } compute ? $", computing in {compute}." : "."));
             // The host is polled after each step's report, so the trainer sees the cancellation before the next step.
             var progress = new Progress(channel, _options.Progress, () =>
             {
                 if (_host is ICancelable { IsCanceled: true }) cancellation.Cancel();
             });
-            PollHost();
-            var result = trainer.Train(examples, null, progress, _options.ResumeFrom, cancellation.Token);
+            var result = job.Train(train, null, progress, _options.ResumeFrom, cancellation.Token).Training;
             channel.Info($"LfU: done after {result.History.Count} steps; final SFT loss {result.Final.Sft:F4}.");
-            // Inference must not see training-time behaviour (LoRA dropout).
-            network.eval();
 
-            var model = LfUModel.FromBase(network, tokenizer, template, _options.ModelFolder, _options);
-            foreach (var p in network.parameters()) p.requires_grad = false;
+            var model = LfUModel.FromBase(baseModel, _options.ModelFolder, training, _options.EmbedWeightsInSavedModel);
             return new LfUTransformer(_env, model, _options.Columns, _options.Generation, _options.InferenceBatchSize) { TrainingResult = result };
         }
         catch
@@ -184,9 +187,10 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
         }
     }
 
-    List<TrainingExample> ReadExamples(IDataView input, ExampleBuilder builder, Action checkCancelled)
+    /// <summary>The rows as conversations (prompt and response, or the messages column's JSON), read lazily with
+    /// <paramref name="checkCancelled"/> between rows.</summary>
+    IEnumerable<IReadOnlyList<ChatMessage>> ReadConversations(IDataView input, Action checkCancelled)
     {
-        var examples = new List<TrainingExample>();
         string? messagesName = _options.MessagesColumnName;
         var columns = messagesName is not null
             ? new[] { input.Schema[messagesName] }
@@ -200,21 +204,14 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
         {
             checkCancelled();
             first(ref a);
-            TrainingExample? example;
-            if (second is null)
-            {
-                try { example = builder.Build(ParseMessages(a.ToString(), messagesName!, row)); }
-                catch (ArgumentException e) { throw new InvalidDataException($"Row {row}, column '{messagesName}': {e.Message}", e); }
-            }
+            if (second is null) yield return ParseMessages(a.ToString(), messagesName!, row);
             else
             {
                 second(ref b);
-                example = builder.Build(a.ToString(), b.ToString());
+                yield return [new ChatMessage("user", a.ToString()), new ChatMessage("assistant", b.ToString())];
             }
-            if (example is not null) examples.Add(example);
             row++;
         }
-        return examples;
     }
 
     static IReadOnlyList<ChatMessage> ParseMessages(string json, string column, long row)

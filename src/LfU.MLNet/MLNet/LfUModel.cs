@@ -8,34 +8,25 @@ using LfU.MLNet.IO;
 using LfU.MLNet.Model;
 using LfU.MLNet.Native;
 using LfU.MLNet.Tokenization;
+using LfU.MLNet.Training;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LfU.MLNet;
 
-/// <summary>How the base model was adapted.</summary>
-public enum FineTuningMode
-{
-    /// <summary>A LoRA adapter on the frozen base model (default).</summary>
-    Lora,
-    /// <summary>All weights trained.</summary>
-    Full,
-}
-
 /// <summary>
 /// A (fine-tuned) language model with its tokenizer and prompt template: generation, scoring and export, usable
 /// with or without ML.NET. <see cref="LfUTransformer.Model"/> exposes the one inside a transformer.
 /// Not thread-safe: use one instance per thread, or the transformer, which serialises calls.
 /// </summary>
-public sealed class LfUModel : ITextModel
+public sealed class LfUModel : ITextModel, ITextScorer
 {
     internal const string StateKind = "lfu-causal-lm";
     const int FormatVersion = 1;
     static readonly string[] TokenizerFiles = { "tokenizer.json", "tokenizer_config.json", "tokenizer.model", "special_tokens_map.json", "generation_config.json" };
 
-    readonly ExampleBuilder _prompts;
-    readonly Collator _collator;
+    readonly TextGenerator _generator;
     readonly string _templateSpec;
     // Kept in memory (they are small) so that exports and saves still work when the base folder is gone, as it may
     // be for a model loaded from a zip with embedded weights.
@@ -54,24 +45,23 @@ public sealed class LfUModel : ITextModel
     /// <summary>The SHA-256 of each base file behind <see cref="BaseModelSha256"/>, so that a load can say which one changed; null when unknown.</summary>
     internal IReadOnlyDictionary<string, string>? BaseModelFiles { get; }
     /// <summary>LoRA adapter or full fine-tuning.</summary>
-    public FineTuningMode Mode { get; }
+    public FineTuning Mode { get; }
     /// <summary>The LoRA configuration when <see cref="Mode"/> is LoRA and an adapter is attached.</summary>
     public LoraConfig? Lora { get; internal set; }
     /// <summary>Embed the merged weights in saved ML.NET models, so they load without the base model folder.</summary>
     public bool EmbedWeightsWhenSaving { get; set; }
 
-    /// <summary>Wraps a base network loaded from <paramref name="modelFolder"/> that is fine-tuned as <paramref name="options"/> say.</summary>
-    internal static LfUModel FromBase(CausalLM network, HfTokenizer tokenizer, string templateSpec, string modelFolder, LfUOptions options)
+    /// <summary>Wraps a base model loaded from <paramref name="modelFolder"/> that is (or is being) fine-tuned with <paramref name="training"/>.</summary>
+    internal static LfUModel FromBase(BaseModel baseModel, string modelFolder, TrainerOptions training, bool embedWeightsWhenSaving = false)
     {
         string folder = Path.GetFullPath(modelFolder);
-        return new LfUModel(network, tokenizer, templateSpec, folder, folder, ModelFingerprint.Of(folder),
-            options.FineTuning == Training.FineTuning.Full ? FineTuningMode.Full : FineTuningMode.Lora,
-            options.FineTuning == Training.FineTuning.Lora ? options.Lora : null)
-        { EmbedWeightsWhenSaving = options.EmbedWeightsInSavedModel };
+        return new LfUModel(baseModel.Network, baseModel.Tokenizer, baseModel.TemplateSpec, folder, folder, ModelFingerprint.Of(folder),
+            training.FineTuning, training.FineTuning == FineTuning.Lora ? training.Lora : null)
+        { EmbedWeightsWhenSaving = embedWeightsWhenSaving };
     }
 
     internal LfUModel(CausalLM network, HfTokenizer tokenizer, string templateSpec, string tokenizerFolder, string baseFolder, string baseSha256,
-        FineTuningMode mode, LoraConfig? lora, IReadOnlyDictionary<string, string>? baseFiles = null)
+        FineTuning mode, LoraConfig? lora, IReadOnlyDictionary<string, string>? baseFiles = null)
     {
         // Hashes are cached per file, so this reuses the work behind baseSha256 when the folder is the base itself.
         BaseModelFiles = baseFiles ?? (Directory.Exists(baseFolder) ? ModelFingerprint.Files(baseFolder) : null);
@@ -85,8 +75,7 @@ public sealed class LfUModel : ITextModel
         BaseModelSha256 = baseSha256;
         Mode = mode;
         Lora = lora;
-        _prompts = new ExampleBuilder(tokenizer, Template, new ExampleBuilderOptions { CutoffLength = int.MaxValue / 2 });
-        _collator = new Collator(tokenizer);
+        _generator = new TextGenerator(network, tokenizer, Template);
     }
 
     /// <summary>
@@ -100,12 +89,12 @@ public sealed class LfUModel : ITextModel
     /// <param name="device">Device; null = CPU.</param>
     public static LfUModel Load(string modelFolder, string? adapterFolder = null, string? template = null, ScalarType? dtype = null, Device? device = null)
     {
-        var (network, tokenizer, templateSpec) = LoadBase(modelFolder, template, dtype, device);
+        var (network, tokenizer, templateSpec) = BaseModel.Load(modelFolder, template, dtype, device);
         try
         {
             LoraConfig? lora = adapterFolder is null ? null : PeftAdapter.Load(network, adapterFolder, ScalarType.Float32);
             string folder = Path.GetFullPath(modelFolder);
-            return new LfUModel(network, tokenizer, templateSpec, folder, folder, ModelFingerprint.Of(modelFolder), FineTuningMode.Lora, lora);
+            return new LfUModel(network, tokenizer, templateSpec, folder, folder, ModelFingerprint.Of(modelFolder), FineTuning.Lora, lora);
         }
         catch
         {
@@ -114,73 +103,17 @@ public sealed class LfUModel : ITextModel
         }
     }
 
-    /// <summary>Loads the network, tokenizer and template of a base model folder, checking that they belong together.</summary>
-    internal static (CausalLM Network, HfTokenizer Tokenizer, string TemplateSpec) LoadBase(string modelFolder, string? template, ScalarType? dtype, Device? device)
-    {
-        if (!Directory.Exists(modelFolder))
-            throw new DirectoryNotFoundException($"Model folder '{modelFolder}' does not exist. Point at a Hugging Face model folder (config.json, *.safetensors, tokenizer.json).");
-        var tokenizer = HfTokenizer.FromFolder(modelFolder);
-        var config = ModelConfig.FromFile(modelFolder);
-        if (tokenizer.VocabularySize > config.VocabSize)
-            throw new InvalidDataException($"The tokenizer in '{modelFolder}' has {tokenizer.VocabularySize} tokens but the model's vocab_size is {config.VocabSize}: they do not belong together.");
-        string templateSpec = template ?? PromptTemplates.FromTokenizer(tokenizer)?.Name ?? "alpaca";
-        PromptTemplates.Resolve(templateSpec); // fail early on a bad template, before loading weights
-        return (PretrainedModel.Load(modelFolder, dtype, device), tokenizer, templateSpec);
-    }
-
     // ---------------- generation and scoring ----------------
 
     /// <summary>Generates a response for each prompt (rendered with <see cref="Template"/>), in batches.</summary>
-    public IReadOnlyList<string> Generate(IReadOnlyList<string> prompts, GenerationSettings? settings = null, int batchSize = 8, CancellationToken cancellationToken = default)
+    public IReadOnlyList<string> Generate(IReadOnlyList<string> prompts, GenerationSettings? settings = null, int batchSize = TextGenerator.DefaultBatchSize, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        ArgumentNullException.ThrowIfNull(prompts);
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        settings ??= new GenerationSettings();
-        settings.Validate();
-        var results = new List<string>(prompts.Count);
-        for (int start = 0; start < prompts.Count; start += batchSize)
-        {
-            var chunk = prompts.Skip(start).Take(batchSize).ToList();
-            results.AddRange(GenerateBatch(chunk, settings, cancellationToken));
-        }
-        return results;
+        return _generator.Generate(prompts, settings, batchSize, cancellationToken);
     }
 
     /// <summary>Generates a response for one prompt.</summary>
     public string Generate(string prompt, GenerationSettings? settings = null) => Generate(new[] { prompt }, settings)[0];
-
-    IReadOnlyList<string> GenerateBatch(IReadOnlyList<string> prompts, GenerationSettings settings, CancellationToken cancellationToken)
-    {
-        using var scope = NewDisposeScope();
-        var encoded = prompts.Select(p => _prompts.EncodePrompt(new[] { new ChatMessage("user", p ?? "") })).ToList();
-        using var batch = _collator.CollatePrompts(encoded);
-        var stops = settings.StopStrings;
-        var eos = Tokenizer.EosIds.Append(_prompts.EndOfResponseId).Distinct().ToArray();
-        var sampling = new SamplingOptions
-        {
-            Temperature = settings.Temperature, TopP = settings.TopP, TopK = settings.TopK,
-            Seed = settings.Seed ?? Random.Shared.NextInt64(),
-        };
-        Func<int, IReadOnlyList<long>, bool>? stop = stops.Count == 0 ? null
-            : (_, tokens) => { string text = Decode(tokens); return stops.Any(s => text.Contains(s, StringComparison.Ordinal)); };
-        var tokens = TokenGenerator.Generate(Network, batch.InputIds, batch.AttentionMask, settings.MaxNewTokens, sampling, eos,
-            Tokenizer.PadId, stop, cancellationToken);
-        return tokens.Select(t => CutAtStop(Decode(t), stops)).ToList();
-    }
-
-    string Decode(IReadOnlyList<long> tokens) => Tokenizer.Decode(tokens.Select(t => (int)t), skipSpecialTokens: true);
-
-    static string CutAtStop(string text, IReadOnlyList<string> stops)
-    {
-        int cut = text.Length;
-        foreach (string s in stops)
-        {
-            int at = text.IndexOf(s, StringComparison.Ordinal);
-            if (at >= 0 && at < cut) cut = at;
-        }
-        return text[..cut];
-    }
 
     /// <summary>
     /// Mean and total log-probability (natural log) of each response given its prompt, over the response's tokens
@@ -189,27 +122,7 @@ public sealed class LfUModel : ITextModel
     public IReadOnlyList<(double Mean, double Total)> Score(IReadOnlyList<string> prompts, IReadOnlyList<string> responses)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        ArgumentNullException.ThrowIfNull(prompts);
-        ArgumentNullException.ThrowIfNull(responses);
-        if (prompts.Count != responses.Count) throw new ArgumentException($"{prompts.Count} prompts but {responses.Count} responses; give one response per prompt.");
-        var results = new (double, double)[prompts.Count];
-        int chunkSize = LfUTransformer.DefaultBatchSize; // rows scored together, as the transformer batches them
-        for (int start = 0; start < prompts.Count; start += chunkSize)
-        {
-            var rows = new List<(int Index, TrainingExample Example)>();
-            for (int i = start; i < Math.Min(prompts.Count, start + chunkSize); i++)
-            {
-                var example = _prompts.Build(prompts[i] ?? "", responses[i] ?? "");
-                if (example is null) results[i] = (double.NaN, double.NaN);
-                else rows.Add((i, example));
-            }
-            if (rows.Count == 0) continue;
-            using var scope = NewDisposeScope();
-            using var batch = _collator.CollateForTraining(rows.Select(r => r.Example).ToList());
-            var scores = SequenceScorer.Score(Network, batch.InputIds, batch.AttentionMask, batch.Labels!);
-            for (int r = 0; r < rows.Count; r++) results[rows[r].Index] = scores[r];
-        }
-        return results;
+        return _generator.Score(prompts, responses);
     }
 
     // ---------------- export ----------------
@@ -248,7 +161,7 @@ public sealed class LfUModel : ITextModel
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var blobs = new Dictionary<string, byte[]>();
-        bool embed = EmbedWeightsWhenSaving || Mode == FineTuningMode.Full;
+        bool embed = EmbedWeightsWhenSaving || Mode == FineTuning.Full;
         var manifest = new JsonObject
         {
             ["format"] = FormatVersion,
@@ -309,11 +222,11 @@ public sealed class LfUModel : ITextModel
         string baseSha = Field<string>(manifest, "base_model_sha256");
         string template = Field<string>(manifest, "template");
         bool embedded = Field<bool>(manifest, "embedded_weights");
-        FineTuningMode mode;
+        FineTuning mode;
         ScalarType dtype;
         try
         {
-            mode = Enum.Parse<FineTuningMode>(Field<string>(manifest, "mode"));
+            mode = Enum.Parse<FineTuning>(Field<string>(manifest, "mode"));
             dtype = PretrainedModel.ParseDType(Field<string>(manifest, "dtype"));
         }
         catch (ArgumentException e)
@@ -335,13 +248,13 @@ public sealed class LfUModel : ITextModel
 
             if (embedded)
             {
-                var (network, tokenizer, spec) = LoadBase(modelDir, template, dtype, null);
+                var (network, tokenizer, spec) = BaseModel.Load(modelDir, template, dtype, null);
                 return new LfUModel(network, tokenizer, spec, modelDir, savedBaseFolder, baseSha, mode, null, BaseFiles(manifest)) { EmbedWeightsWhenSaving = true };
             }
             // The saved place, or where the caller says the base now is; its files must hash as they did at saving.
             string baseFolder = BaseModelLocation.Resolve(savedBaseFolder, savedRelative);
             ModelFingerprint.EnsureUnchanged(baseFolder, baseSha, BaseFiles(manifest));
-            var (baseNetwork, baseTokenizer, baseSpec) = LoadBase(baseFolder, template, dtype, null);
+            var (baseNetwork, baseTokenizer, baseSpec) = BaseModel.Load(baseFolder, template, dtype, null);
             try
             {
                 LoraConfig? lora = File.Exists(Path.Combine(adapterDir, PeftAdapter.ConfigFile)) ? PeftAdapter.Load(baseNetwork, adapterDir) : null;

@@ -1,5 +1,6 @@
-using LfU.MLNet.Adapters;
+using LfU.MLNet.Generation;
 using LfU.MLNet.Objectives;
+using LfU.MLNet.Tokenization;
 using LfU.MLNet.Training;
 
 namespace LfU.MLNet;
@@ -37,39 +38,20 @@ public sealed class LfUOptions
     /// <summary>Output column with the total log-probability of the response. Default "ScoreTotal".</summary>
     public string ScoreTotalColumnName { get; set; } = "ScoreTotal";
 
-    /// <summary>The objective and its settings: <see cref="LfULoraObjective"/> (α = 0.1, λ = 5, the paper's) by default;
-    /// any <see cref="TrainingObjective"/>, e.g. <c>new LfURepsObjective { Alpha = 1, Lambda = 5 }</c>, or one by name
-    /// from <see cref="ObjectiveRegistry"/>.</summary>
-    public TrainingObjective Objective { get; set; } = new LfULoraObjective();
-    /// <summary>LoRA adapter (default) or full fine-tuning.</summary>
-    public FineTuning FineTuning { get; set; } = FineTuning.Lora;
-    /// <summary>LoRA settings (r = 8, alpha = 16, all linear layers).</summary>
-    public LoraConfig Lora { get; set; } = new();
+    /// <summary>
+    /// The training settings, shared with the trainer: the objective (<see cref="LfULoraObjective"/>, the paper's α = 0.1,
+    /// λ = 5, by default; any <see cref="TrainingObjective"/>, e.g. <c>new LfURepsObjective { Alpha = 1, Lambda = 5 }</c>, or
+    /// one by name from <see cref="ObjectiveRegistry"/>), LoRA (r = 8, alpha = 16, all linear layers) or full fine-tuning,
+    /// learning rate 1e-4 with a cosine schedule and 10 % warm-up, 3 epochs of batches of 4, gradient clipping at 1.0,
+    /// seed 42, checkpoints. Set it as <c>Training = new() { Epochs = 3, LearningRate = 3e-3 }</c>.
+    /// The pad token comes from the model's tokenizer and the compute dtype from <see cref="ComputePrecision"/>.
+    /// </summary>
+    public TrainerOptions Training { get; set; } = new();
 
-    /// <summary>Peak learning rate. Default 1e-4.</summary>
-    public double LearningRate { get; set; } = 1e-4;
-    /// <summary>Learning-rate schedule. Default cosine.</summary>
-    public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.Cosine;
-    /// <summary>Fraction of the steps spent warming up linearly. Default 0.1.</summary>
-    public double WarmupRatio { get; set; } = 0.1;
-    /// <summary>Passes over the data. Default 3.</summary>
-    public int Epochs { get; set; } = 3;
-    /// <summary>Stop after this many optimizer steps instead of after <see cref="Epochs"/>; null (the default) trains for <see cref="Epochs"/>.</summary>
-    public int? MaxSteps { get; set; }
-    /// <summary>Examples per micro-batch. Default 4.</summary>
-    public int BatchSize { get; set; } = 4;
-    /// <summary>Micro-batches per optimizer step (the loss is normalised over all their response tokens). Default 1.</summary>
-    public int GradientAccumulationSteps { get; set; } = 1;
-    /// <summary>AdamW's decoupled weight decay. Default 0.</summary>
-    public double WeightDecay { get; set; }
-    /// <summary>Clip the gradient to this global norm; null = no clipping. Default 1.0.</summary>
-    public double? MaxGradNorm { get; set; } = 1.0;
     /// <summary>Longest example in tokens; longer ones are cut (prompt first) and counted. Default 512.</summary>
-    public int CutoffLength { get; set; } = 512;
+    public int CutoffLength { get; set; } = ExampleBuilderOptions.DefaultCutoffLength;
     /// <summary>Also learn the prompt tokens. Default false (response only).</summary>
     public bool TrainOnPrompt { get; set; }
-    /// <summary>Seed of the adapter initialisation, shuffling and noise. Default 42.</summary>
-    public long Seed { get; set; } = 42;
 
     /// <summary>Where to run. Default <see cref="ComputeDevice.Auto"/> (honours <c>MLContext.GpuDeviceId</c> and <c>FallbackToCpu</c>).</summary>
     public ComputeDevice Device { get; set; } = ComputeDevice.Auto;
@@ -86,11 +68,6 @@ public sealed class LfUOptions
     /// <see cref="Model.AttentionImplementation.Eager"/> (explicit matmuls; faster on a CPU for short sequences).</summary>
     public Model.AttentionImplementation Attention { get; set; } = Model.AttentionImplementation.Sdpa;
 
-    /// <summary>Folder for resumable training checkpoints (one at the end of training, every <see cref="CheckpointEverySteps"/>
-    /// steps, and on cancellation); null (the default) = none.</summary>
-    public string? CheckpointFolder { get; set; }
-    /// <summary>Write a checkpoint every this many steps (needs <see cref="CheckpointFolder"/>); null (the default) = only at the end.</summary>
-    public int? CheckpointEverySteps { get; set; }
     /// <summary>Resume training from this checkpoint (or folder of checkpoints: the newest), with the same data and options;
     /// null (the default) starts afresh.</summary>
     public string? ResumeFrom { get; set; }
@@ -99,37 +76,19 @@ public sealed class LfUOptions
     /// thread; null (the default) = none. Progress is also logged to <c>MLContext.Log</c>.</summary>
     public IProgress<TrainingProgress>? Progress { get; set; }
     /// <summary>Cancels <c>Fit</c> between steps with an <see cref="OperationCanceledException"/>; when
-    /// <see cref="CheckpointFolder"/> is set, a checkpoint of the last finished step is written first, to continue with
+    /// <see cref="TrainerOptions.CheckpointFolder"/> (in <see cref="Training"/>) is set, a checkpoint of the last finished step is written first, to continue with
     /// <see cref="ResumeFrom"/>. Default: none.</summary>
     public CancellationToken CancellationToken { get; set; }
 
     /// <summary>How the fitted transformer generates (greedy, 128 new tokens by default); saved with the model.</summary>
     public GenerationSettings Generation { get; set; } = new();
-    /// <summary>Rows per generation batch in <c>Transform</c>. Default 8.</summary>
-    public int InferenceBatchSize { get; set; } = LfUTransformer.DefaultBatchSize;
+    /// <summary>Rows per generation batch in <c>Transform</c>. Default 8 (<see cref="TextGenerator.DefaultBatchSize"/>).</summary>
+    public int InferenceBatchSize { get; set; } = TextGenerator.DefaultBatchSize;
     /// <summary>Embed the merged weights in saved model zips, so they load without the base model folder. Default false.</summary>
     public bool EmbedWeightsInSavedModel { get; set; }
 
-    internal TrainerOptions ToTrainerOptions(long padId, TorchSharp.torch.Device? device = null) => new()
-    {
-        ComputeDType = ComputePrecision is { } precision ? Training.ComputePrecision.Resolve(precision, device ?? TorchSharp.torch.CPU) : null,
-        Objective = Objective,
-        FineTuning = FineTuning,
-        Lora = Lora,
-        LearningRate = LearningRate,
-        Schedule = Schedule,
-        WarmupRatio = WarmupRatio,
-        Epochs = Epochs,
-        MaxSteps = MaxSteps,
-        BatchSize = BatchSize,
-        GradientAccumulationSteps = GradientAccumulationSteps,
-        WeightDecay = WeightDecay,
-        MaxGradNorm = MaxGradNorm,
-        Seed = Seed,
-        PadTokenId = padId,
-        CheckpointFolder = CheckpointFolder,
-        CheckpointEverySteps = CheckpointEverySteps,
-    };
+    /// <summary>How rows become training examples.</summary>
+    internal ExampleBuilderOptions Examples => new() { CutoffLength = CutoffLength, TrainOnPrompt = TrainOnPrompt };
 
     internal LfUColumnNames Columns => new()
     {

@@ -59,10 +59,8 @@ internal sealed record LfUColumnNames
 /// must still have the SHA-256 recorded at saving.
 /// </para>
 /// </remarks>
-public sealed partial class LfUTransformer : ITransformer, IDisposable
+public sealed partial class LfUTransformer : ITransformer, IDisposable, Generation.ITextScorer
 {
-    internal const int DefaultBatchSize = 8;
-
     private readonly IHost _host;
     private readonly ITextModel _model;
     private readonly LfUColumnNames _columns;
@@ -71,7 +69,7 @@ public sealed partial class LfUTransformer : ITransformer, IDisposable
     private bool _disposed;
 
     internal LfUTransformer(IHostEnvironment env, ITextModel model, LfUColumnNames columns, GenerationSettings settings,
-        int batchSize = DefaultBatchSize)
+        int batchSize = Generation.TextGenerator.DefaultBatchSize)
     {
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(model);
@@ -166,6 +164,8 @@ public sealed partial class LfUTransformer : ITransformer, IDisposable
             return outputs;
         }
     }
+
+    IReadOnlyList<(double Mean, double Total)> Generation.ITextScorer.Score(IReadOnlyList<string> prompts, IReadOnlyList<string> responses) => Score(prompts, responses);
 
     internal IReadOnlyList<(double Mean, double Total)> Score(IReadOnlyList<string> prompts, IReadOnlyList<string> responses)
     {

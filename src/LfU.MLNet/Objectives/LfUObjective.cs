@@ -20,6 +20,13 @@ public abstract record LfUObjective : TrainingObjective
     /// <summary>The consistency weight λ. The default depends on the kind.</summary>
     public abstract double Lambda { get; init; }
 
+    /// <summary>
+    /// Whether the ascent step moves representations (steering each layer's output, the RepS kinds) rather than
+    /// weights; α then has its own scale, so the forgetting benchmark gives such objectives its RepS α.
+    /// </summary>
+    [JsonIgnore]
+    public virtual bool PerturbsRepresentations => false;
+
     /// <summary>How the perturbed model's states are compared with the clean ones. Default MSE of hidden states.</summary>
     public ConsistencyMeasure Consistency { get; init; } = ConsistencyMeasure.Mse;
 

@@ -34,6 +34,10 @@ public sealed record LfURepsObjective : LfUObjective
     public override string Name => RegistryName;
 
     /// <inheritdoc/>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public override bool PerturbsRepresentations => true;
+
+    /// <inheritdoc/>
     public override ObjectiveCost Cost { get; } = new(ForwardPasses: 2);
 
     /// <inheritdoc/>

@@ -32,6 +32,10 @@ public sealed record LfURepsRelativeObjective : LfUObjective
     public override string Name => RegistryName;
 
     /// <inheritdoc/>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public override bool PerturbsRepresentations => true;
+
+    /// <inheritdoc/>
     public override ObjectiveCost Cost { get; } = new(ForwardPasses: 2);
 
     /// <inheritdoc/>

@@ -1,9 +1,6 @@
-using LfU.MLNet.Adapters;
-using LfU.MLNet.Objectives;
-
 namespace LfU.MLNet.Training;
 
-/// <summary>Which weights training updates.</summary>
+/// <summary>Which weights training updates; also how a trained model was adapted (<c>LfUModel.Mode</c>).</summary>
 public enum FineTuning
 {
     /// <summary>A LoRA adapter on the block projections; the base weights stay frozen.</summary>

@@ -3,9 +3,25 @@ using LfU.MLNet.Objectives;
 
 namespace LfU.MLNet.Training;
 
-/// <summary>Settings of the training loop. Defaults are the LfU paper's.</summary>
+/// <summary>
+/// Settings of the training loop, the one record of them: <c>LfUOptions.Training</c> holds it for the estimator,
+/// <see cref="FineTuningJob"/> and <see cref="Trainer"/> run it. Defaults are the LfU paper's.
+/// </summary>
 public sealed record TrainerOptions
 {
+    /// <summary>The default <see cref="LearningRate"/>, the paper's.</summary>
+    public const double DefaultLearningRate = 1e-4;
+    /// <summary>The default <see cref="WarmupRatio"/>.</summary>
+    public const double DefaultWarmupRatio = 0.1;
+    /// <summary>The default <see cref="Epochs"/>.</summary>
+    public const int DefaultEpochs = 3;
+    /// <summary>The default <see cref="BatchSize"/>.</summary>
+    public const int DefaultBatchSize = 4;
+    /// <summary>The default <see cref="MaxGradNorm"/>.</summary>
+    public const double DefaultMaxGradNorm = 1.0;
+    /// <summary>The default <see cref="Seed"/>.</summary>
+    public const long DefaultSeed = 42;
+
     /// <summary>The objective and its settings (see <see cref="ObjectiveRegistry"/>). Default: LfU-LoRA with the paper's α = 0.1, λ = 5.</summary>
     public TrainingObjective Objective { get; init; } = new LfULoraObjective();
 
@@ -16,22 +32,22 @@ public sealed record TrainerOptions
     public LoraConfig Lora { get; init; } = new();
 
     /// <summary>Peak learning rate. Default 1e-4.</summary>
-    public double LearningRate { get; init; } = 1e-4;
+    public double LearningRate { get; init; } = DefaultLearningRate;
 
     /// <summary>Learning-rate schedule. Default <see cref="LearningRateSchedule.Cosine"/>.</summary>
     public LearningRateSchedule Schedule { get; init; } = LearningRateSchedule.Cosine;
 
     /// <summary>Fraction of the optimizer steps spent warming up linearly from 0 (rounded up to whole steps). Default 0.1.</summary>
-    public double WarmupRatio { get; init; } = 0.1;
+    public double WarmupRatio { get; init; } = DefaultWarmupRatio;
 
     /// <summary>Passes over the training data. Default 3. Ignored when <see cref="MaxSteps"/> is set.</summary>
-    public int Epochs { get; init; } = 3;
+    public int Epochs { get; init; } = DefaultEpochs;
 
     /// <summary>Total optimizer steps, overriding <see cref="Epochs"/> (the data repeats as needed). Default null.</summary>
     public int? MaxSteps { get; init; }
 
     /// <summary>Examples per micro-batch. Default 4.</summary>
-    public int BatchSize { get; init; } = 4;
+    public int BatchSize { get; init; } = DefaultBatchSize;
 
     /// <summary>Micro-batches per optimizer step; the loss is averaged over all their response tokens. Default 1.</summary>
     public int GradientAccumulationSteps { get; init; } = 1;
@@ -49,12 +65,12 @@ public sealed record TrainerOptions
     public double AdamEpsilon { get; init; } = 1e-8;
 
     /// <summary>Gradients are rescaled so that their global L2 norm is at most this; null or 0 disables clipping. Default 1.0.</summary>
-    public double? MaxGradNorm { get; init; } = 1.0;
+    public double? MaxGradNorm { get; init; } = DefaultMaxGradNorm;
 
     /// <summary>Seeds data order, LoRA initialisation, the ascent batches, NEFTune noise and dropout. Default 42.</summary>
-    public long Seed { get; init; } = 42;
+    public long Seed { get; init; } = DefaultSeed;
 
-    /// <summary>Token id used to pad batches (its positions are masked and never learnt). Default 0.</summary>
+    /// <summary>Token id used to pad batches (its positions are masked and never learnt). Default 0; <see cref="FineTuningJob"/> sets it from the tokenizer.</summary>
     public long PadTokenId { get; init; }
 
     /// <summary>Batches are padded to a multiple of this length (tensor-core friendly). Default 8.</summary>
@@ -75,7 +91,8 @@ public sealed record TrainerOptions
     /// <summary>
     /// Dtype the forward and backward passes compute in while the weights (and the optimizer) stay in theirs: bfloat16
     /// over float32 weights is mixed precision with float32 master weights. Null (the default) computes in the weights'
-    /// dtype. <see cref="ComputePrecision.Resolve"/> picks bfloat16 where the device runs it fast.
+    /// dtype. <see cref="ComputePrecision.Resolve"/> picks bfloat16 where the device runs it fast; <see cref="FineTuningJob"/>
+    /// resolves a precision setting (<c>LfUOptions.ComputePrecision</c>) into it on the network's device.
     /// </summary>
     public TorchSharp.torch.ScalarType? ComputeDType { get; init; }
 

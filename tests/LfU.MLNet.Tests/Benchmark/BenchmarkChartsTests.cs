@@ -15,7 +15,7 @@ public class BenchmarkChartsTests
         };
         return BenchmarkRun.Plan(options).Select(run =>
         {
-            double lambda = run.Method == BenchmarkMethod.LfULora ? run.Hyperparameters.Lambda : 0;
+            double lambda = run.Method == BenchmarkMethod.Named("lfu-lora") ? run.Hyperparameters.Lambda : 0;
             double inDomain = run.Method == BenchmarkMethod.Base ? 0 : 0.85 - 0.03 * lambda + 0.02 * run.Seed;
             double ood = run.Method == BenchmarkMethod.Base ? 1 : 0.6 + 0.012 * lambda - 0.03 * run.Seed;
             return new BenchmarkRunResult(run, inDomain, ood + 0.1, ood, ood - 0.1, ood, new SortedDictionary<int, double> { [1] = 0.4, [2] = 0.6 },

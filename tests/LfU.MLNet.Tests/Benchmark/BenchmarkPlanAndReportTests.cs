@@ -24,9 +24,9 @@ public class BenchmarkPlanAndReportTests
             "lfu-lora 1 lambda=5 epochs=10", "lfu-lora 1 lambda=1 epochs=10", "lfu-lora 1 lambda=20 epochs=10", "lfu-lora 1 lambda=5 epochs=3",
             "sft 2 epochs=10", "sft 2 epochs=3",
             "lfu-lora 2 lambda=5 epochs=10", "lfu-lora 2 lambda=1 epochs=10", "lfu-lora 2 lambda=20 epochs=10", "lfu-lora 2 lambda=5 epochs=3",
-        ], plan.Select(r => $"{r.Method.Name()} {r.Seed} {r.Setting}"));
+        ], plan.Select(r => $"{r.Method.Name} {r.Seed} {r.Setting}"));
         Assert.Equal(20, plan.Single(r => r.Seed == 2 && r.Setting.StartsWith("lambda=20")).Hyperparameters.Lambda);
-        Assert.Equal(3, plan.Single(r => r.Seed == 1 && r.Method == BenchmarkMethod.Sft && r.Setting == "epochs=3").Hyperparameters.Epochs);
+        Assert.Equal(3, plan.Single(r => r.Seed == 1 && r.Method == BenchmarkMethod.Named("sft") && r.Setting == "epochs=3").Hyperparameters.Epochs);
     }
 
     [Fact]
@@ -34,16 +34,16 @@ public class BenchmarkPlanAndReportTests
     {
         var options = Options("sft,lfu-lora,lfu-reps,neftune,l2,lfu-lora-multistep", 1) with { Defaults = Hyperparameters.Default with { Lambda = 7, Alpha = 0.2, RepsAlpha = 1.5, NoiseAlpha = 4, L2Weight = 0.5, AscentSteps = 2 } };
         var benchmark = new ForgettingBenchmark(options, TextWriter.Null);
-        var objectives = BenchmarkRun.Plan(options).ToDictionary(r => r.Method, r => benchmark.TrainerOptionsFor(r, 3));
-        Assert.IsType<SftObjective>(objectives[BenchmarkMethod.Sft].Objective);
-        Assert.Equal(new LfULoraObjective { Lambda = 7, Alpha = 0.2 }, objectives[BenchmarkMethod.LfULora].Objective);
-        Assert.Equal(new LfURepsObjective { Lambda = 7, Alpha = 1.5 }, objectives[BenchmarkMethod.LfUReps].Objective);
-        Assert.Equal(new NEFTuneObjective { NoiseAlpha = 4 }, objectives[BenchmarkMethod.NEFTune].Objective);
-        Assert.Equal(new L2Objective { Weight = 0.5 }, objectives[BenchmarkMethod.L2].Objective);
-        Assert.Equal(new LfULoraMultiStepObjective { Lambda = 7, Alpha = 0.2, AscentSteps = 2 }, objectives[BenchmarkMethod.LfULoraMultiStep].Objective);
-        var sft = objectives[BenchmarkMethod.Sft];
-        Assert.Equal((FineTuning.Lora, 8, 16.0, 3e-3, 10, 16, 1L, 3L, LearningRateSchedule.Cosine, 0.1),
-            (sft.FineTuning, sft.Lora.Rank, sft.Lora.Alpha, sft.LearningRate, sft.Epochs, sft.BatchSize, sft.Seed, sft.PadTokenId, sft.Schedule, sft.WarmupRatio));
+        var objectives = BenchmarkRun.Plan(options).ToDictionary(r => r.Method, r => benchmark.TrainerOptionsFor(r));
+        Assert.IsType<SftObjective>(objectives[BenchmarkMethod.Named("sft")].Objective);
+        Assert.Equal(new LfULoraObjective { Lambda = 7, Alpha = 0.2 }, objectives[BenchmarkMethod.Named("lfu-lora")].Objective);
+        Assert.Equal(new LfURepsObjective { Lambda = 7, Alpha = 1.5 }, objectives[BenchmarkMethod.Named("lfu-reps")].Objective);
+        Assert.Equal(new NEFTuneObjective { NoiseAlpha = 4 }, objectives[BenchmarkMethod.Named("neftune")].Objective);
+        Assert.Equal(new L2Objective { Weight = 0.5 }, objectives[BenchmarkMethod.Named("l2")].Objective);
+        Assert.Equal(new LfULoraMultiStepObjective { Lambda = 7, Alpha = 0.2, AscentSteps = 2 }, objectives[BenchmarkMethod.Named("lfu-lora-multistep")].Objective);
+        var sft = objectives[BenchmarkMethod.Named("sft")];
+        Assert.Equal((FineTuning.Lora, 8, 16.0, 3e-3, 10, 16, 1L, LearningRateSchedule.Cosine, 0.1),
+            (sft.FineTuning, sft.Lora.Rank, sft.Lora.Alpha, sft.LearningRate, sft.Epochs, sft.BatchSize, sft.Seed, sft.Schedule, sft.WarmupRatio));
     }
 
     [Theory]
@@ -63,11 +63,30 @@ public class BenchmarkPlanAndReportTests
     }
 
     [Fact]
+    public void EveryRegisteredObjectiveIsAMethodAndReadsTheGridByItsType()
+    {
+        Assert.Equal(["base", .. ObjectiveRegistry.Names.Order()], BenchmarkMethods.Known.Select(m => m.Name).Order());
+        var options = Options("lfu-reps-relative,l1", 1) with { Defaults = Hyperparameters.Default with { Lambda = 7, Alpha = 0.2, RepsAlpha = 0.05, L2Weight = 0.5 } };
+        var benchmark = new ForgettingBenchmark(options, TextWriter.Null);
+        var objectives = BenchmarkRun.Plan(options).ToDictionary(r => r.Method.Name, r => benchmark.TrainerOptionsFor(r).Objective);
+        // The representation-steering kinds take the RepS α, from their type rather than their name.
+        Assert.Equal(new LfURepsRelativeObjective { Lambda = 7, Alpha = 0.05 }, objectives["lfu-reps-relative"]);
+        Assert.Equal(new L1Objective { Weight = 0.5 }, objectives["l1"]);
+        var relative = BenchmarkMethod.Named("LFU-REPS-RELATIVE");
+        Assert.Equal("lfu-reps-relative", relative.Name);
+        Assert.True(Sweep.Parse("reps-alpha=0.1").Affects(relative));
+        Assert.False(Sweep.Parse("alpha=0.1").Affects(relative));
+        Assert.True(Sweep.Parse("lambda=1").Affects(relative));
+        Assert.False(Sweep.Parse("noise-alpha=1").Affects(relative));
+        Assert.False(Sweep.Parse("lr=1e-3").Affects(BenchmarkMethod.Base));
+    }
+
+    [Fact]
     public void BadMethodListsAreExplained()
     {
         Assert.Contains("choose from base, sft, lfu-lora, lfu-reps, neftune, l2", Assert.Throws<ArgumentException>(() => BenchmarkMethods.ParseList("sft,lora")).Message);
         Assert.Contains("twice", Assert.Throws<ArgumentException>(() => BenchmarkMethods.ParseList("sft,SFT")).Message);
-        Assert.Equal([BenchmarkMethod.LfUReps, BenchmarkMethod.NEFTune], BenchmarkMethods.ParseList(" lfu-reps , neftune "));
+        Assert.Equal([BenchmarkMethod.Named("lfu-reps"), BenchmarkMethod.Named("neftune")], BenchmarkMethods.ParseList(" lfu-reps , neftune "));
     }
 
     static BenchmarkRunResult Result(BenchmarkRun run, double inDomain, double ood) => new(run, inDomain, ood, ood, ood, ood,
@@ -117,16 +136,16 @@ public class BenchmarkPlanAndReportTests
     {
         var plan = BenchmarkRun.Plan(Options("lfu-lora,lfu-lora-multistep", 1, "ascent-steps=1,2"));
         Assert.Equal(["lfu-lora default", "lfu-lora-multistep ascent-steps=3", "lfu-lora-multistep ascent-steps=1", "lfu-lora-multistep ascent-steps=2"],
-            plan.Select(r => $"{r.Method.Name()} {r.Setting}"));
+            plan.Select(r => $"{r.Method.Name} {r.Setting}"));
         Assert.Contains("whole numbers", Assert.Throws<ArgumentException>(() => Sweep.Parse("ascent-steps=1.5")).Message);
-        Assert.DoesNotContain(BenchmarkMethod.LfULoraMultiStep, BenchmarkMethods.All); // listed only when asked for
+        Assert.DoesNotContain(BenchmarkMethod.Named("lfu-lora-multistep"), BenchmarkMethods.All); // listed only when asked for
 
         // A results.csv written before the column existed: its runs used the default number of steps.
         var results = plan.Select(run => Result(run, 0.5, 0.5)).ToList();
         var lines = BenchmarkReport.Csv(results).Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => string.Join(',', l.Split(',').Where((_, i) => i != 10))).ToList(); // drop ascent_steps
         var parsed = BenchmarkReport.ParseCsv(string.Join('\n', lines) + "\n", "old.csv", plan);
-        Assert.Equal(["lfu-lora default", "lfu-lora-multistep ascent-steps=3"], parsed.Select(r => $"{r.Run.Method.Name()} {r.Run.Setting}"));
+        Assert.Equal(["lfu-lora default", "lfu-lora-multistep ascent-steps=3"], parsed.Select(r => $"{r.Run.Method.Name} {r.Run.Setting}"));
     }
 
     [Fact]
@@ -135,11 +154,11 @@ public class BenchmarkPlanAndReportTests
         var options = Options("sft,lfu-lora,lfu-reps", 1, "lambda=auto,5", "reps-alpha=auto");
         var plan = BenchmarkRun.Plan(options);
         Assert.Equal(["sft default", "lfu-lora lambda=5", "lfu-lora lambda=auto", "lfu-reps lambda=5 reps-alpha=1", "lfu-reps lambda=auto reps-alpha=1", "lfu-reps lambda=5 reps-alpha=auto"],
-            plan.Select(r => $"{r.Method.Name()} {r.Setting}"));
+            plan.Select(r => $"{r.Method.Name} {r.Setting}"));
         var benchmark = new ForgettingBenchmark(options, TextWriter.Null);
-        Assert.Equal(new LfULoraObjective { Calibration = new LfUCalibration { Alpha = false } }, benchmark.TrainerOptionsFor(plan[2], 3).Objective);
-        Assert.Equal(new LfURepsObjective { Lambda = 5, Calibration = new LfUCalibration { Lambda = false } }, benchmark.TrainerOptionsFor(plan[5], 3).Objective);
-        Assert.Null(((LfUObjective)benchmark.TrainerOptionsFor(plan[1], 3).Objective).Calibration);
+        Assert.Equal(new LfULoraObjective { Calibration = new LfUCalibration { Alpha = false } }, benchmark.TrainerOptionsFor(plan[2]).Objective);
+        Assert.Equal(new LfURepsObjective { Lambda = 5, Calibration = new LfUCalibration { Lambda = false } }, benchmark.TrainerOptionsFor(plan[5]).Objective);
+        Assert.Null(((LfUObjective)benchmark.TrainerOptionsFor(plan[1]).Objective).Calibration);
 
         var results = plan.Select(run => Result(run, 0.5, 0.5)).ToList();
         string csv = BenchmarkReport.Csv(results);

@@ -122,7 +122,7 @@ public class ForgettingBenchmarkTests
 
             var log = new StringWriter();
             var results = new ForgettingBenchmark(Tiny(output) with { Resume = true }, log).Run();
-            Assert.Equal([BenchmarkMethod.Base, BenchmarkMethod.Sft], results.Select(r => r.Run.Method));
+            Assert.Equal([BenchmarkMethod.Base, BenchmarkMethod.Named("sft")], results.Select(r => r.Run.Method));
             Assert.Contains("[1/2] base seed 0 (default): kept from the previous results.", log.ToString());
             Assert.Contains("[2/2] sft seed 1 (default): in-domain", log.ToString());
             var csv = File.ReadAllLines(Path.Combine(output, ForgettingBenchmark.CsvFile));
@@ -194,7 +194,7 @@ public class ForgettingBenchmarkTests
 
             var log = new StringWriter();
             var results = new ForgettingBenchmark(Tiny(first) with { ReportOnly = true }, log).Run();
-            Assert.Equal([BenchmarkMethod.Base, BenchmarkMethod.Sft], results.Select(r => r.Run.Method));
+            Assert.Equal([BenchmarkMethod.Base, BenchmarkMethod.Named("sft")], results.Select(r => r.Run.Method));
             Assert.Contains("Report rewritten from 2 of 2 planned runs", log.ToString());
             Assert.DoesNotContain("in-domain", log.ToString());
             string markdown = File.ReadAllText(Path.Combine(first, ForgettingBenchmark.MarkdownFile));
@@ -227,7 +227,7 @@ public class ForgettingBenchmarkTests
         finally { Console.SetError(previous); }
         var lines = error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(4, lines.Length);
-        Assert.Equal("lfu: error: Unknown benchmark method 'foo'; choose from base, sft, lfu-lora, lfu-reps, neftune, l2, lfu-lora-multistep.", lines[0].TrimEnd());
+        Assert.Equal("lfu: error: Unknown benchmark method 'foo'; choose from base, sft, lfu-lora, lfu-reps, neftune, l2, lfu-lora-multistep, lfu-reps-relative, l1.", lines[0].TrimEnd());
         Assert.Contains("unknown parameter 'gamma'", lines[1]);
         Assert.Contains("--test-limit must be a whole number, at least 0", lines[2]);
         Assert.Contains($"Model folder '{output}' does not exist", lines[3]);

@@ -29,8 +29,8 @@ public sealed class RealModelEvaluationTests
     LfUTransformer Memorise()
     {
         var options = TinyFineTuning.Options();
-        options.LearningRate = 2e-2;
-        options.Epochs = 10; // 10 steps on one repeated example
+        options.Training = options.Training with { LearningRate = 2e-2 };
+        options.Training = options.Training with { Epochs = 10 }; // 10 steps on one repeated example
         options.Generation = new GenerationSettings { MaxNewTokens = 4 };
         var rows = Enumerable.Repeat(new PromptResponseRow { Prompt = Question, Response = TrainedAnswer }, 4);
         return _ml.Transforms.Text.FineTuneWithLfU(options).Fit(_ml.Data.LoadFromEnumerable(rows));

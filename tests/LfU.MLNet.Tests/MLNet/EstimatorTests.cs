@@ -29,7 +29,7 @@ public class EstimatorTests
         var progress = new List<TrainingProgress>();
         var options = new LfUOptions
         {
-            ModelFolder = TinyTextModel.Path, Epochs = 2, BatchSize = 4, LearningRate = 1e-2,
+            ModelFolder = TinyTextModel.Path, Training = new() { Epochs = 2, BatchSize = 4, LearningRate = 1e-2 },
             Progress = new SynchronousProgress(progress.Add), Generation = new GenerationSettings { MaxNewTokens = 6 },
         };
         var pipeline = ml.Transforms.Text.FineTuneWithLfU(options);

@@ -50,7 +50,7 @@ public sealed class EstimatorTrainingTests : IDisposable
     {
         var log = TinyFineTuning.CaptureLog(_ml);
         var options = TinyFineTuning.Options();
-        options.Objective = new LfU.MLNet.Objectives.LfULoraObjective { Calibration = LfU.MLNet.Objectives.LfUCalibration.Auto };
+        options.Training = options.Training with { Objective = new LfU.MLNet.Objectives.LfULoraObjective { Calibration = LfU.MLNet.Objectives.LfUCalibration.Auto } };
         using var model = _ml.Transforms.Text.FineTuneWithLfU(options).Fit(_ml.Data.LoadFromEnumerable(TinyFineTuning.Rows(8)));
 
         var history = model.TrainingResult!.History;
@@ -69,8 +69,8 @@ public sealed class EstimatorTrainingTests : IDisposable
         LfUOptions Options()
         {
             var o = TinyFineTuning.Options();
-            o.Epochs = 2; // 6 steps
-            o.CheckpointFolder = checkpoints;
+            o.Training = o.Training with { Epochs = 2 }; // 6 steps
+            o.Training = o.Training with { CheckpointFolder = checkpoints };
             return o;
         }
 
@@ -90,7 +90,7 @@ public sealed class EstimatorTrainingTests : IDisposable
         Assert.Equal(6, resumed.TrainingResult!.History.Count);
 
         var uninterrupted = Options();
-        uninterrupted.CheckpointFolder = Path.Combine(_dir, "other");
+        uninterrupted.Training = uninterrupted.Training with { CheckpointFolder = Path.Combine(_dir, "other") };
         using var straight = _ml.Transforms.Text.FineTuneWithLfU(uninterrupted).Fit(data);
         Assert.Equal(straight.TrainingResult!.Final.Total, resumed.TrainingResult.Final.Total, 6);
         var prompts = TinyFineTuning.Rows(3).Select(r => r.Prompt).ToList();
@@ -107,8 +107,8 @@ public sealed class EstimatorTrainingTests : IDisposable
         LfUOptions Options()
         {
             var o = TinyFineTuning.Options();
-            o.Epochs = 2; // 6 steps
-            o.CheckpointFolder = checkpoints;
+            o.Training = o.Training with { Epochs = 2 }; // 6 steps
+            o.Training = o.Training with { CheckpointFolder = checkpoints };
             return o;
         }
 

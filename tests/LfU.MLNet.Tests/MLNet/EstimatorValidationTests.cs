@@ -139,16 +139,16 @@ public sealed class EstimatorValidationTests : IDisposable
 
     public static TheoryData<string, Action<LfUOptions>, string> InvalidOptions => new()
     {
-        { "LearningRate", o => o.LearningRate = -1e-4, "LearningRate must be a positive number" },
-        { "BatchSize", o => o.BatchSize = 0, "BatchSize must be at least 1" },
-        { "Rank", o => o.Lora = new LoraConfig { Rank = 0 }, "LoRA rank must be a positive integer" },
+        { "LearningRate", o => o.Training = o.Training with { LearningRate = -1e-4 }, "LearningRate must be a positive number" },
+        { "BatchSize", o => o.Training = o.Training with { BatchSize = 0 }, "BatchSize must be at least 1" },
+        { "Rank", o => o.Training = o.Training with { Lora = new LoraConfig { Rank = 0 } }, "LoRA rank must be a positive integer" },
         { "Template", o => o.Template = "no-such-template", "LfUOptions.Template: Unknown prompt template 'no-such-template'" },
         { "DType", o => o.DType = "int8", "LfUOptions.DType: Unsupported dtype 'int8'" },
         { "CutoffLength", o => o.CutoffLength = 1, "CutoffLength must be at least 2 tokens" },
         { "ModelFolder", o => o.ModelFolder = " ", "LfUOptions.ModelFolder is required" },
         { "MaxNewTokens", o => o.Generation = new GenerationSettings { MaxNewTokens = 0 }, "MaxNewTokens must be at least 1" },
-        { "WarmupRatio", o => o.WarmupRatio = 2, "WarmupRatio must be in [0, 1]" },
-        { "Lambda", o => o.Objective = new LfU.MLNet.Objectives.LfULoraObjective { Lambda = -1 }, "consistency weight λ must be non-negative" },
+        { "WarmupRatio", o => o.Training = o.Training with { WarmupRatio = 2 }, "WarmupRatio must be in [0, 1]" },
+        { "Lambda", o => o.Training = o.Training with { Objective = new LfU.MLNet.Objectives.LfULoraObjective { Lambda = -1 } }, "consistency weight λ must be non-negative" },
         { "Generation", o => o.Generation = null!, "LfUOptions.Generation must not be null" },
     };
 
@@ -168,7 +168,7 @@ public sealed class EstimatorValidationTests : IDisposable
     {
         var options = TinyFineTuning.Options();
         var estimator = Estimator(options);
-        options.BatchSize = -3;
+        options.Training = options.Training with { BatchSize = -3 };
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => estimator.Fit(_ml.Data.LoadFromEnumerable(TinyFineTuning.Rows(2))));
         Assert.Equal("BatchSize", ex.ParamName);
     }
@@ -179,7 +179,7 @@ public sealed class EstimatorValidationTests : IDisposable
         var ml = new MLContext(seed: 1) { GpuDeviceId = 0, FallbackToCpu = true };
         var log = TinyFineTuning.CaptureLog(ml);
         var options = TinyFineTuning.Options();
-        options.MaxSteps = 1;
+        options.Training = options.Training with { MaxSteps = 1 };
         using var model = ml.Transforms.Text.FineTuneWithLfU(options).Fit(ml.Data.LoadFromEnumerable(TinyFineTuning.Rows(4)));
 
         Assert.Single(model.TrainingResult!.History);

@@ -87,7 +87,7 @@ public sealed class LfUModelTests : IDisposable
     public void TheExportedAdapterAndMergedCheckpointLoadBackWithTheSameGenerationsAndScores()
     {
         var options = TinyFineTuning.Options();
-        options.MaxSteps = 2;
+        options.Training = options.Training with { MaxSteps = 2 };
         using var fitted = _ml.Transforms.Text.FineTuneWithLfU(options).Fit(_ml.Data.LoadFromEnumerable(TinyFineTuning.Rows()));
         var model = fitted.Model!;
         var settings = new GenerationSettings { MaxNewTokens = 6 };

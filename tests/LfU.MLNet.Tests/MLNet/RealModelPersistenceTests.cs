@@ -197,17 +197,17 @@ public sealed class RealModelPersistenceTests : IDisposable
     [Fact]
     public void AFullyFineTunedModelSavesAndReloads()
     {
-        var (transformer, zip, _) = FitAndSave(o => { o.FineTuning = FineTuning.Full; o.LearningRate = 1e-3; o.MaxSteps = 2; });
+        var (transformer, zip, _) = FitAndSave(o => o.Training = o.Training with { FineTuning = FineTuning.Full, LearningRate = 1e-3, MaxSteps = 2 });
         List<TransformedRow> expected;
         using (transformer)
         {
-            Assert.Equal(FineTuningMode.Full, transformer.Model!.Mode);
+            Assert.Equal(FineTuning.Full, transformer.Model!.Mode);
             expected = Outputs(transformer);
         }
 
         using var loaded = (LfUTransformer)_ml.Model.Load(zip, out _);
 
-        Assert.Equal(FineTuningMode.Full, loaded.Model!.Mode);
+        Assert.Equal(FineTuning.Full, loaded.Model!.Mode);
         AssertSameOutputs(expected, Outputs(loaded));
     }
 

@@ -15,9 +15,7 @@ internal static class TinyFineTuning
     public static LfUOptions Options(string? modelFolder = null) => new()
     {
         ModelFolder = modelFolder ?? TinyTextModel.Path,
-        Epochs = 1,
-        BatchSize = 4,
-        LearningRate = 1e-2,
+        Training = new() { Epochs = 1, BatchSize = 4, LearningRate = 1e-2 },
         Generation = new GenerationSettings { MaxNewTokens = 6 },
     };
 

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace LfU.MLNet;
 
 /// <summary>
-/// How <see cref="LfUTransformer"/> generates text. Saved with the model.
+/// How text is generated (<see cref="Generation.TextGenerator"/>, and so <c>LfUModel</c> and <c>LfUTransformer</c>, which saves it with the model).
 /// </summary>
 public sealed class GenerationSettings
 {

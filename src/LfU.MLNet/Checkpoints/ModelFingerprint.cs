@@ -1,9 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
-using LfU.MLNet.Checkpoints;
 using LfU.MLNet.IO;
 
-namespace LfU.MLNet;
+namespace LfU.MLNet.Checkpoints;
 
 /// <summary>
 /// SHA-256 fingerprint of a base model folder: the weights and every file that changes the model's answers, so a
