@@ -5,7 +5,7 @@ using LfU.MLNet.Benchmark;
 using LfU.MLNet.Tokenization;
 using Xunit;
 
-namespace LfU.MLNet.Tests.Benchmark;
+namespace LfU.MLNet.Tests.Tokenization;
 
 public class BpeTrainerTests
 {

@@ -1,8 +1,9 @@
 using System.Text.Json;
 using LfU.Cli;
+using LfU.MLNet.Tests.Tokenization;
 using Xunit;
 
-namespace LfU.MLNet.Tests.Tokenization;
+namespace LfU.MLNet.Tests.Cli;
 
 /// <summary>The `lfu tokenize` contract, run in-process.</summary>
 [Collection("Console")]
