@@ -6,7 +6,8 @@ namespace LfU.MLNet.Tests;
 
 /// <summary>
 /// A tiny random Llama with a real tokenizer (the mini world's byte-level BPE), written as a complete Hugging Face
-/// model folder: what end-to-end tests of text in, text out need. Built once per process.
+/// model folder: what end-to-end tests of text in, text out need. Built once per process, in a <see cref="TempFolder"/>
+/// deleted when the process exits.
 /// </summary>
 internal static class TinyTextModel
 {
@@ -25,8 +26,12 @@ internal static class TinyTextModel
     static string Create()
     {
         string tokenizer = System.IO.Path.Combine(RepositoryRoot(), "data", "mini-world", "tokenizer");
-        string dir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"lfu-tiny-text-model-{Environment.ProcessId}");
-        Directory.CreateDirectory(dir);
+        var folder = new TempFolder("lfu-tiny-text-model-");
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { folder.Dispose(); } catch (IOException) { /* a leftover in the temp folder is no failure */ }
+        };
+        string dir = folder.Path;
         var config = ModelConfig.FromJson((JsonObject)JsonNode.Parse("""
             {"model_type":"llama","vocab_size":1024,"hidden_size":32,"intermediate_size":64,"num_hidden_layers":2,
              "num_attention_heads":4,"num_key_value_heads":2,"rms_norm_eps":1e-5,"rope_theta":10000.0,

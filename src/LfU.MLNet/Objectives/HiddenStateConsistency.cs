@@ -26,7 +26,7 @@ internal sealed record HiddenStateConsistency(ConsistencyMeasure Measure, int Fr
     public bool NeedsHidden => Measure != ConsistencyMeasure.LogitKl;
 
     /// <summary>Response positions: labels != -100, unshifted, as the official code does. (B, T) bool</summary>
-    public static Tensor ResponseMask(TokenBatch batch) => batch.Labels! != -100;
+    public static Tensor ResponseMask(TokenBatch batch) => batch.Labels! != TrainingExample.IgnoreIndex;
 
     /// <summary>The detached clean quantities the consistency compares against: response rows of the chosen states, or logits.</summary>
     public Tensor[] Reference(CausalLMOutput clean, Tensor response)

@@ -10,6 +10,9 @@ namespace LfU.MLNet.Objectives;
 /// </summary>
 internal static class NormRelativeSteering
 {
+    /// <summary>Floor of the norms divided by: a zero state (e.g. padding) stays zero instead of becoming NaN; no real norm is this small.</summary>
+    const double NormFloor = 1e-30;
+
     /// <param name="x">(…, C) the states to steer, in any floating dtype.</param>
     /// <param name="direction">(C) a unit vector, or zeros for no steering.</param>
     /// <param name="alpha">The relative step α (a scalar tensor).</param>
@@ -19,9 +22,9 @@ internal static class NormRelativeSteering
         var wide = x.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
         var xf = x.to(wide);
         var norm = xf.norm(-1, keepdim: true);                                   // (…, 1)
-        var unitX = xf / norm.clamp_min(1e-30);
+        var unitX = xf / norm.clamp_min(NormFloor);
         var turned = unitX + direction.to(wide) * alpha.to(wide);                // (…, C)
-        var y = turned / turned.norm(-1, keepdim: true).clamp_min(1e-30) * norm;
+        var y = turned / turned.norm(-1, keepdim: true).clamp_min(NormFloor) * norm;
         return y.to(x.dtype);
     }
 

@@ -32,6 +32,15 @@ internal static class StepBenchmark
     /// <summary>LfU-LoRA with the official code's independent ascent batch (3 forward + 3 backward).</summary>
     public const string IndependentLora = "lfu-lora-independent";
 
+    /// <summary>The random batches mask the first 1/<c>PromptFraction</c> of each row as prompt, as fine-tuning data does.</summary>
+    const int PromptFraction = 4;
+
+    /// <summary>Ascent batches are seeded apart from the main batches (seeds 0, 1, …), so that the two never coincide.</summary>
+    const int AscentSeedOffset = 1000;
+
+    /// <summary>Any learning rate times the step alike; the paper's keeps the weights finite over many steps.</summary>
+    const double LearningRate = 1e-4;
+
     /// <summary>Every registered objective at its defaults, by name, plus <see cref="IndependentLora"/>.</summary>
     public static IReadOnlyList<string> Names => ObjectiveRegistry.Names.Append(IndependentLora).ToArray();
 
@@ -59,12 +68,12 @@ internal static class StepBenchmark
         {
             using var scope = NewDisposeScope();
             var main = RandomBatch(model, batch, sequence, seed: i);
-            var ascent = options.Cost.NeedsAscentBatch ? RandomBatch(model, batch, sequence, seed: 1000 + i) : null;
+            var ascent = options.Cost.NeedsAscentBatch ? RandomBatch(model, batch, sequence, seed: AscentSeedOffset + i) : null;
             Synchronize(model);
             var clock = Stopwatch.StartNew();
             foreach (var p in trainable) p.grad = null;
             step.AccumulateOnDevice(main, ascent, 1.0); // no host read inside the timed step
-            optimizer.Step(1e-4);
+            optimizer.Step(LearningRate);
             Synchronize(model);
             if (i >= warmup) times.Add(clock.Elapsed.TotalSeconds);
             memory.Sample();
@@ -84,7 +93,7 @@ internal static class StepBenchmark
         using var generator = SeededRandom.Create(seed);
         var ids = SeededRandom.Integers(0, model.Config.VocabSize, new long[] { batch, sequence }, model.Device, generator); // (B, T)
         var labels = ids.clone();
-        labels[.., ..(sequence / 4)] = tensor(-100L);
+        labels[.., ..(sequence / PromptFraction)] = tensor((long)TrainingExample.IgnoreIndex);
         return new TokenBatch(ids, ones_like(ids), labels);
     }
 

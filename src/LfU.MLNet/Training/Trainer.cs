@@ -1,9 +1,7 @@
 using LfU.MLNet.Tokenization;
 using System.Diagnostics;
 using System.Security.Cryptography;
-using System.Text.Json;
 using LfU.MLNet.Adapters;
-using LfU.MLNet.Checkpoints;
 using LfU.MLNet.Model;
 using LfU.MLNet.Native;
 using LfU.MLNet.Objectives;
@@ -26,6 +24,12 @@ namespace LfU.MLNet.Training;
 /// </remarks>
 public sealed class Trainer : IDisposable
 {
+    /// <summary>torch.nn.utils.clip_grad_norm_'s guard against a zero norm: the same constant, so that clipping matches PyTorch's.</summary>
+    const double ClipEpsilon = 1e-6;
+
+    /// <summary>Floor of the elapsed time in the throughput reading, so that a first step faster than the clock's tick divides by no zero.</summary>
+    const double MinElapsedSeconds = 1e-9;
+
     readonly CausalLM _model;
     readonly TrainerOptions _options;
     readonly IReadOnlyList<(string Name, Parameter Parameter)> _trainable;
@@ -35,10 +39,9 @@ public sealed class Trainer : IDisposable
     readonly Collator _collator;
     readonly ScalarType? _previousComputeDType;
     readonly IO.FolderLock? _checkpointLock;
+    readonly TrainerCheckpoints _checkpoints;
     readonly List<string> _warnings = new();
-    readonly List<LearningRateChange> _learningRateChanges = new();
     bool _trained, _objectiveDisposed;
-    int _stepsPerEpoch = 1;
 
     /// <summary>
     /// Prepares <paramref name="model"/> for training: attaches a fresh LoRA adapter (seeded) or unfreezes every weight.
@@ -59,20 +62,21 @@ public sealed class Trainer : IDisposable
         try
         {
             _model = model;
-        _options = options;
-        _previousComputeDType = model.ComputeDType;
-        if (options.ComputeDType is not null) model.ComputeDType = options.ComputeDType;
-        var masterType = model.DType == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
-        _trainable = options.FineTuning == FineTuning.Lora
-            ? LoraAdapters.Attach(model, options.Lora, options.Seed, masterType)
-            : model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
-        foreach (var (_, p) in _trainable) p.requires_grad = true;
-        // Built after the trainable weights exist: L1/L2 anchor on them, and full-FT LfU attaches its auxiliary LoRA here.
-        _objective = options.Objective.CreateStep(new ObjectiveContext(model, _trainable.Select(t => t.Parameter).ToList(), options.Seed));
-        // LoRA: one flat buffer for the adapters (few launches per step); full fine-tuning keeps the weights where they are.
-        _optimizer = new AdamW(_trainable.Select(t => t.Parameter).ToList(), options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay,
-            flatten: options.FineTuning == FineTuning.Lora);
-        _memory = new MemoryProbe(model.Device);
+            _options = options;
+            _previousComputeDType = model.ComputeDType;
+            if (options.ComputeDType is not null) model.ComputeDType = options.ComputeDType;
+            var masterType = model.DType == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+            _trainable = options.FineTuning == FineTuning.Lora
+                ? LoraAdapters.Attach(model, options.Lora, options.Seed, masterType)
+                : model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
+            foreach (var (_, p) in _trainable) p.requires_grad = true;
+            // Built after the trainable weights exist: L1/L2 anchor on them, and full-FT LfU attaches its auxiliary LoRA here.
+            _objective = options.Objective.CreateStep(new ObjectiveContext(model, _trainable.Select(t => t.Parameter).ToList(), options.Seed));
+            // LoRA: one flat buffer for the adapters (few launches per step); full fine-tuning keeps the weights where they are.
+            _optimizer = new AdamW(_trainable.Select(t => t.Parameter).ToList(), options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay,
+                flatten: options.FineTuning == FineTuning.Lora);
+            _memory = new MemoryProbe(model.Device);
+            _checkpoints = new TrainerCheckpoints(model, options, _trainable, _optimizer, _objective);
             _collator = new Collator(checked((int)options.PadTokenId), options.PadToMultipleOf);
         }
         catch
@@ -111,33 +115,38 @@ public sealed class Trainer : IDisposable
 
         int B = _options.BatchSize, accumulation = _options.GradientAccumulationSteps;
         int microPerEpoch = (train.Count + B - 1) / B;
-        int stepsPerEpoch = _stepsPerEpoch = (microPerEpoch + accumulation - 1) / accumulation;
+        int stepsPerEpoch = (microPerEpoch + accumulation - 1) / accumulation;
         int totalSteps = _options.MaxSteps ?? checked(_options.Epochs * stepsPerEpoch);
-        int warmup = LearningRates.WarmupSteps(_options.WarmupRatio, totalSteps);
         string fingerprint = Fingerprint(train);
-        var history = new List<StepMetrics>();
-        var validations = new List<ValidationResult>();
-        string? lastCheckpoint = null;
-        int start = 0;
 
         // LoRA dropout draws from torch's global generators: seed them, as Hugging Face's Trainer does. A resume restores
         // the CPU generator's state; TorchSharp cannot read CUDA generator states, so CUDA gets a seed derived from the step.
         random.manual_seed(_options.Seed);
         if (_model.Device.type == DeviceType.CUDA) cuda.manual_seed_all(_options.Seed);
+        string? resumedFrom = null;
+        TrainerState? resumed = null;
         if (resumeFrom is not null)
         {
-            lastCheckpoint = TrainingCheckpoint.Resolve(resumeFrom);
-            var state = Restore(lastCheckpoint, fingerprint, totalSteps);
-            start = state.Step;
-            if (_model.Device.type == DeviceType.CUDA) cuda.manual_seed_all(DerivedSeed(_options.Seed, 3, start));
-            history.AddRange(state.History);
-            validations.AddRange(state.Validations);
+            resumedFrom = TrainingCheckpoint.Resolve(resumeFrom);
+            resumed = _checkpoints.Restore(resumedFrom, fingerprint, totalSteps);
+            if (_model.Device.type == DeviceType.CUDA) cuda.manual_seed_all(SeedStreams.Derive(_options.Seed, SeedStreams.CudaAfterResume, resumed.Step));
+        }
+        var run = new TrainingRun
+        {
+            Train = train, Validation = validation, Progress = progress, CancellationToken = cancellationToken,
+            DataFingerprint = fingerprint, StartStep = resumed?.Step ?? 0, TotalSteps = totalSteps, StepsPerEpoch = stepsPerEpoch,
+            MicroBatchesPerEpoch = microPerEpoch, WarmupSteps = LearningRates.WarmupSteps(_options.WarmupRatio, totalSteps),
+            ResumedFrom = resumedFrom, LastCheckpoint = resumedFrom,
+        };
+        if (resumed is not null)
+        {
+            run.History.AddRange(resumed.History);
+            run.Validations.AddRange(resumed.Validations);
         }
 
         try
         {
-            return Loop(train, validation, progress, cancellationToken, start, totalSteps, stepsPerEpoch, microPerEpoch, warmup,
-                fingerprint, history, validations, lastCheckpoint);
+            return Loop(run);
         }
         finally
         {
@@ -146,40 +155,39 @@ public sealed class Trainer : IDisposable
         }
     }
 
-    TrainingResult Loop(IReadOnlyList<TrainingExample> train, IReadOnlyList<TrainingExample>? validation, IProgress<TrainingProgress>? progress,
-        CancellationToken cancellationToken, int start, int totalSteps, int stepsPerEpoch, int microPerEpoch, int warmup,
-        string fingerprint, List<StepMetrics> history, List<ValidationResult> validations, string? lastCheckpoint)
+    TrainingResult Loop(TrainingRun run)
     {
         int B = _options.BatchSize, accumulation = _options.GradientAccumulationSteps;
+        int start = run.StartStep, totalSteps = run.TotalSteps, stepsPerEpoch = run.StepsPerEpoch;
+        var train = run.Train;
         _model.train();
         var clock = Stopwatch.StartNew();
         long sessionTokens = 0;
         int[]? order = null;
         int orderEpoch = -1;
-        int? checkpointedStep = lastCheckpoint is null ? null : start;
-        string? resumedFrom = lastCheckpoint;
+        int? checkpointedStep = run.ResumedFrom is null ? null : start;
 
         for (int step = start; step < totalSteps; step++)
         {
-            if (cancellationToken.IsCancellationRequested)
+            if (run.CancellationToken.IsCancellationRequested)
             {
                 if (_options.CheckpointFolder is not null && checkpointedStep != step)
-                    SaveCheckpoint(step, totalSteps, fingerprint, history, validations);
-                cancellationToken.ThrowIfCancellationRequested();
+                    _checkpoints.Save(step, run);
+                run.CancellationToken.ThrowIfCancellationRequested();
             }
             var stepClock = Stopwatch.StartNew();
             int epoch = step / stepsPerEpoch;
-            if (epoch != orderEpoch) (order, orderEpoch) = (Shuffle(train.Count, DerivedSeed(_options.Seed, 1, epoch)), epoch);
+            if (epoch != orderEpoch) (order, orderEpoch) = (SeedStreams.Shuffle(train.Count, SeedStreams.Derive(_options.Seed, SeedStreams.EpochOrder, epoch)), epoch);
             int firstMicro = step % stepsPerEpoch * accumulation;
-            int lastMicro = Math.Min(firstMicro + accumulation, microPerEpoch);
+            int lastMicro = Math.Min(firstMicro + accumulation, run.MicroBatchesPerEpoch);
 
             var micro = Enumerable.Range(firstMicro, lastMicro - firstMicro)
                 .Select(m => order!.Skip(m * B).Take(B).Select(i => train[i]).ToList()).ToList();
             long tokens = micro.Sum(batch => batch.Sum(e => (long)e.InputIds.Length));
             var losses = RunStep(step, micro, train, out double gradNorm, out string? divergence);
             if (divergence is not null)
-                throw new TrainingDivergedException(step + 1, divergence, SetAsideBadCheckpoints(step, resumedFrom), history, validations);
-            double learningRate = LearningRates.At(_options.Schedule, _options.LearningRate, step, totalSteps, warmup);
+                throw new TrainingDivergedException(step + 1, divergence, _checkpoints.SetAsideBadCheckpoints(step, run.ResumedFrom), run.History, run.Validations);
+            double learningRate = LearningRates.At(_options.Schedule, _options.LearningRate, step, totalSteps, run.WarmupSteps);
             _optimizer.Step(learningRate);
             if (_model.Device.type == DeviceType.CUDA) cuda.synchronize();
             _memory.Sample();
@@ -189,51 +197,30 @@ public sealed class Trainer : IDisposable
             {
                 Alpha = losses.Alpha, Lambda = losses.Lambda, RelativeChange = losses.RelativeChange, GradientRatio = losses.GradientRatio,
             };
-            history.Add(metrics);
+            run.History.Add(metrics);
             sessionTokens += tokens;
 
             bool last = step + 1 == totalSteps;
             ValidationResult? evaluation = null;
-            if (validation is not null && (last || (_options.EvaluateEverySteps is int every && (step + 1) % every == 0)))
+            if (run.Validation is not null && (last || (_options.EvaluateEverySteps is int every && (step + 1) % every == 0)))
             {
-                evaluation = Evaluate(validation, step + 1);
-                validations.Add(evaluation);
+                evaluation = Evaluate(run.Validation, step + 1);
+                run.Validations.Add(evaluation);
             }
             if (_options.CheckpointFolder is not null && (last || (_options.CheckpointEverySteps is int save && (step + 1) % save == 0)))
             {
-                lastCheckpoint = SaveCheckpoint(step + 1, totalSteps, fingerprint, history, validations);
+                run.LastCheckpoint = _checkpoints.Save(step + 1, run);
                 checkpointedStep = step + 1;
             }
 
             var elapsed = clock.Elapsed;
             int done = step + 1 - start;
-            progress?.Report(new TrainingProgress(metrics, totalSteps, elapsed, elapsed / done * (totalSteps - step - 1),
-                sessionTokens / Math.Max(elapsed.TotalSeconds, 1e-9), evaluation, _memory.PeakBytes));
+            run.Progress?.Report(new TrainingProgress(metrics, totalSteps, elapsed, elapsed / done * (totalSteps - step - 1),
+                sessionTokens / Math.Max(elapsed.TotalSeconds, MinElapsedSeconds), evaluation, _memory.PeakBytes));
         }
         // Writing kept the newest verified checkpoint besides the newest (see TrainingCheckpoint.Write); a finished run needs it no more.
         if (_options.CheckpointFolder is { } root) TrainingCheckpoint.Prune(root, _options.KeepCheckpoints);
-        return new TrainingResult(history, validations, lastCheckpoint, _memory.PeakBytes);
-    }
-
-    /// <summary>
-    /// The newest checkpoint whose weights came before the update that made step <paramref name="step"/> (0-based)
-    /// diverge: that step ran on the weights of <paramref name="step"/> updates, so checkpoint-<paramref name="step"/>
-    /// (and any later one) holds the bad update. Those are renamed diverged-checkpoint-N, out of a resume's way.
-    /// </summary>
-    string? SetAsideBadCheckpoints(int step, string? resumedFrom)
-    {
-        var good = new List<(int Step, string Path)>();
-        if (_options.CheckpointFolder is { } root)
-        {
-            foreach (var (saved, path) in TrainingCheckpoint.List(root))
-            {
-                if (saved >= step) TrainingCheckpoint.SetAside(path);
-                else good.Add((saved, path));
-            }
-        }
-        if (resumedFrom is not null && Directory.Exists(resumedFrom) && TrainingCheckpoint.ReadState(resumedFrom).Step < step)
-            good.Add((TrainingCheckpoint.ReadState(resumedFrom).Step, resumedFrom));
-        return good.Count == 0 ? null : good.MaxBy(c => c.Step).Path;
+        return new TrainingResult(run.History, run.Validations, run.LastCheckpoint, _memory.PeakBytes);
     }
 
     /// <summary>
@@ -281,7 +268,7 @@ public sealed class Trainer : IDisposable
         // torch.nn.utils.clip_grad_norm_: multiply by min(1, max / (norm + 1e-6)), on the device. (× 1 changes no bit.)
         if (_options.MaxGradNorm is double max && max > 0)
         {
-            var coefficient = (max / (norm + 1e-6)).clamp_max(1.0);
+            var coefficient = (max / (norm + ClipEpsilon)).clamp_max(1.0);
             using (no_grad())
                 foreach (var g in grads) g.mul_(coefficient.to(g.dtype));
         }
@@ -302,7 +289,7 @@ public sealed class Trainer : IDisposable
 
     /// <summary>LfU's independent ascent batch for micro-batch <paramref name="micro"/> of step <paramref name="step"/>: a seeded draw without replacement.</summary>
     List<TrainingExample> AscentExamples(IReadOnlyList<TrainingExample> train, int step, int micro) =>
-        Shuffle(train.Count, DerivedSeed(_options.Seed, 2, (long)step * _options.GradientAccumulationSteps + micro))
+        SeedStreams.Shuffle(train.Count, SeedStreams.Derive(_options.Seed, SeedStreams.AscentBatch, (long)step * _options.GradientAccumulationSteps + micro))
             .Take(_options.BatchSize).Select(i => train[i]).ToList();
 
     /// <summary>Mean SFT loss over all response tokens of <paramref name="examples"/>, in evaluation mode.</summary>
@@ -329,123 +316,6 @@ public sealed class Trainer : IDisposable
         {
             _model.train();
         }
-    }
-
-    // ---- checkpoints ----
-
-    /// <summary>The options that shape the trajectory (a resume must use the same ones), as JSON.</summary>
-    JsonElement TrajectoryOptions(double? learningRate = null) => JsonSerializer.SerializeToElement(
-        _options with { CheckpointFolder = null, CheckpointEverySteps = null, KeepCheckpoints = 1, EvaluateEverySteps = null, LearningRate = learningRate ?? _options.LearningRate },
-        TrainingCheckpoint.Json);
-
-    string SaveCheckpoint(int step, int totalSteps, string fingerprint, List<StepMetrics> history, List<ValidationResult> validations)
-    {
-        return TrainingCheckpoint.Write(_options.CheckpointFolder!, step, _options.KeepCheckpoints, folder =>
-        {
-            using var scope = NewDisposeScope();
-            if (_options.FineTuning == FineTuning.Lora) PeftAdapter.Save(_model, _options.Lora, folder);
-            else PretrainedModel.Save(_model, folder);
-            var names = _trainable.Select(t => t.Name).ToList();
-            SafeTensorsWriter.Write(Path.Combine(folder, TrainingCheckpoint.OptimizerFile), _optimizer.State(names),
-                new Dictionary<string, string> { ["step"] = _optimizer.StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-            SafeTensorsWriter.Write(Path.Combine(folder, TrainingCheckpoint.RngFile), new[]
-            {
-                ("objective", _objective.Random.get_state()),
-                ("cpu_default", torch.random.get_rng_state()),
-            });
-            if (_objective.State is { } objectiveState)
-                SafeTensorsWriter.Write(Path.Combine(folder, TrainingCheckpoint.ObjectiveStateFile), new[] { ("state", objectiveState.cpu()) });
-            TrainingCheckpoint.WriteState(folder, new TrainerState(step, totalSteps, step / _stepsPerEpoch, fingerprint,
-                TrajectoryOptions(), history, validations, _learningRateChanges));
-        });
-    }
-
-    TrainerState Restore(string folder, string fingerprint, int totalSteps)
-    {
-        var state = TrainingCheckpoint.ReadState(folder);
-        var now = TrajectoryOptions();
-        // A lower learning rate is how a diverged run is continued: allowed, and recorded in the checkpoints' state.
-        double savedRate = state.Options.TryGetProperty(nameof(TrainerOptions.LearningRate), out var rate) && rate.ValueKind == JsonValueKind.Number ? rate.GetDouble() : double.NaN;
-        var comparable = _options.LearningRate < savedRate ? TrajectoryOptions(savedRate) : now;
-        if (!JsonElement.DeepEquals(state.Options, comparable))
-        {
-            var differing = DifferingFields(state.Options, comparable);
-            throw new ArgumentException($"Checkpoint '{folder}' was written with different training options ({string.Join(", ", differing)}); " +
-                "resume with the options it was written with (only a lower LearningRate is allowed).");
-        }
-        _learningRateChanges.AddRange(state.LearningRateChanges ?? []);
-        if (_options.LearningRate < savedRate) _learningRateChanges.Add(new LearningRateChange(state.Step, savedRate, _options.LearningRate));
-        if (state.DataFingerprint != fingerprint)
-            throw new ArgumentException($"Checkpoint '{folder}' was written for different training data; resume with the same examples in the same order.");
-        if (state.TotalSteps != totalSteps || state.Step > totalSteps)
-            throw new ArgumentException($"Checkpoint '{folder}' belongs to a run of {state.TotalSteps} steps; this run has {totalSteps}.");
-
-        using var scope = NewDisposeScope();
-        using (no_grad())
-        {
-            string weights = _options.FineTuning == FineTuning.Lora ? Path.Combine(folder, PeftAdapter.WeightsFile) : folder;
-            using var reader = CheckpointReader.OpenFolder(weights);
-            foreach (var (name, parameter) in _trainable)
-            {
-                if (!reader.Contains(name)) throw new InvalidDataException($"Checkpoint '{folder}' lacks trainable weight '{name}'.");
-                parameter.copy_(reader.Read(name));
-            }
-        }
-        using (var optimizer = SafeTensorsFile.Open(Path.Combine(folder, TrainingCheckpoint.OptimizerFile)))
-        {
-            if (!optimizer.Metadata.TryGetValue("step", out string? stepText) || !long.TryParse(stepText, out long optimizerSteps))
-                throw new InvalidDataException($"{optimizer.Path}: the optimizer step count (metadata 'step') is missing.");
-            _optimizer.Load(_trainable.Select(t => t.Name).ToList(), name =>
-                optimizer.Tensors.ContainsKey(name) ? optimizer.Read(name) : throw new InvalidDataException($"{optimizer.Path}: optimizer state '{name}' is missing."), optimizerSteps);
-        }
-        using (var rng = SafeTensorsFile.Open(Path.Combine(folder, TrainingCheckpoint.RngFile)))
-        {
-            _objective.Random.set_state(rng.Read("objective"));
-            torch.random.set_rng_state(rng.Read("cpu_default"));
-        }
-        string objectiveFile = Path.Combine(folder, TrainingCheckpoint.ObjectiveStateFile);
-        if (_objective.State is not null)
-        {
-            if (!File.Exists(objectiveFile))
-                throw new InvalidDataException($"Checkpoint '{folder}' lacks {TrainingCheckpoint.ObjectiveStateFile}, the objective's running state (LfU's calibration); it was not written by a calibrated run.");
-            using var objective = SafeTensorsFile.Open(objectiveFile);
-            _objective.LoadState(objective.Read("state"));
-        }
-        return state;
-    }
-
-    static IEnumerable<string> DifferingFields(JsonElement saved, JsonElement now)
-    {
-        var a = saved.EnumerateObject().ToDictionary(p => p.Name, p => p.Value);
-        var b = now.EnumerateObject().ToDictionary(p => p.Name, p => p.Value);
-        string Show(Dictionary<string, JsonElement> d, string k) => d.TryGetValue(k, out var v) ? JsonSerializer.Serialize(v) : "absent";
-        return a.Keys.Union(b.Keys)
-            .Where(k => !(a.TryGetValue(k, out var x) && b.TryGetValue(k, out var y) && JsonElement.DeepEquals(x, y)))
-            .Select(k => $"{k}: checkpoint {Show(a, k)}, now {Show(b, k)}");
-    }
-
-    // ---- seeded order ----
-
-    /// <summary>A Fisher–Yates permutation of 0…n−1 from a seeded <see cref="Random"/> (whose seeded sequence is stable across .NET versions).</summary>
-    static int[] Shuffle(int n, int seed)
-    {
-        var random = new Random(seed);
-        var order = Enumerable.Range(0, n).ToArray();
-        for (int i = n - 1; i > 0; i--)
-        {
-            int j = random.Next(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
-        return order;
-    }
-
-    /// <summary>A 31-bit seed derived from the run seed, a stream id and an index (SplitMix64 finaliser), stable across processes.</summary>
-    static int DerivedSeed(long seed, long stream, long index)
-    {
-        ulong z = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL ^ (ulong)stream * 0xBF58476D1CE4E5B9UL ^ (ulong)index * 0x94D049BB133111EBUL);
-        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
-        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
-        return (int)((z ^ (z >> 31)) & 0x7FFFFFFF);
     }
 
     static string Fingerprint(IReadOnlyList<TrainingExample> examples)

@@ -6,11 +6,17 @@ namespace LfU.MLNet.Tests.Benchmark;
 
 /// <summary>End-to-end runs on a tiny random model with the mini-world tokenizer: 2 training steps, ~4 items per test set.</summary>
 [Collection("Console")]
-public class ForgettingBenchmarkTests
+public sealed class ForgettingBenchmarkTests : IDisposable
 {
     static string DataFolder => Path.Combine(TinyTextModel.RepositoryRoot(), "data", "mini-world");
 
-    static string TempFolder() => Path.Combine(Path.GetTempPath(), "lfu-benchmark-" + Guid.NewGuid().ToString("N"));
+    readonly TempFolder _temp = new("lfu-benchmark-");
+    int _outputs;
+
+    public void Dispose() => _temp.Dispose();
+
+    /// <summary>A new output folder (not yet created) in the test's <see cref="TempFolder"/>.</summary>
+    string OutputFolder() => _temp.File($"output-{++_outputs}");
 
     static BenchmarkOptions Tiny(string output, string methods = "base,sft") => new()
     {
@@ -22,7 +28,7 @@ public class ForgettingBenchmarkTests
     [Fact]
     public void CommandWritesResultsTablesChartsAndPredictions()
     {
-        string output = TempFolder();
+        string output = OutputFolder();
         var console = new StringWriter();
         var previous = Console.Out;
         Console.SetOut(console);
@@ -76,7 +82,7 @@ public class ForgettingBenchmarkTests
     [Fact]
     public void SameSeedsGiveTheSamePredictionsOnTheCpu()
     {
-        string first = TempFolder(), second = TempFolder();
+        string first = OutputFolder(), second = OutputFolder();
         try
         {
             new ForgettingBenchmark(Tiny(first, "sft"), TextWriter.Null).Run();
@@ -106,7 +112,7 @@ public class ForgettingBenchmarkTests
     [Fact]
     public void CancellationKeepsTheCompletedRunsAndResumeRunsTheRest()
     {
-        string output = TempFolder();
+        string output = OutputFolder();
         try
         {
             using var source = new CancellationTokenSource();
@@ -139,7 +145,7 @@ public class ForgettingBenchmarkTests
     [Fact]
     public void AResumeInterruptedAgainKeepsTheEarlierResultsOfRunsItHadNotReached()
     {
-        string output = TempFolder();
+        string output = OutputFolder();
         try
         {
             new ForgettingBenchmark(Tiny(output, "sft"), TextWriter.Null).Run();
@@ -164,7 +170,7 @@ public class ForgettingBenchmarkTests
     [Fact]
     public void ASecondBenchmarkIntoTheSameFolderIsRefusedWhileTheFirstRuns()
     {
-        string output = TempFolder();
+        string output = OutputFolder();
         try
         {
             using (LfU.MLNet.IO.FolderLock.Acquire(output, "benchmark"))
@@ -183,7 +189,7 @@ public class ForgettingBenchmarkTests
     [Fact]
     public void ReportOnlyRewritesTheReportFromMergedRowsWithoutRunning()
     {
-        string first = TempFolder(), second = TempFolder();
+        string first = OutputFolder(), second = OutputFolder();
         try
         {
             // Two folders run in parallel (one method each), then merged: rows concatenated, one report.
@@ -201,7 +207,7 @@ public class ForgettingBenchmarkTests
             Assert.DoesNotContain("Partial", markdown);
             Assert.Contains("| sft |", markdown);
 
-            var e = Assert.Throws<FileNotFoundException>(() => new ForgettingBenchmark(Tiny(TempFolder()) with { ReportOnly = true }, TextWriter.Null).Run());
+            var e = Assert.Throws<FileNotFoundException>(() => new ForgettingBenchmark(Tiny(OutputFolder()) with { ReportOnly = true }, TextWriter.Null).Run());
             Assert.Contains("Nothing to report", e.Message);
         }
         finally
@@ -213,7 +219,7 @@ public class ForgettingBenchmarkTests
     [Fact]
     public void BadArgumentsFailWithOneLineBeforeAnyWork()
     {
-        string output = TempFolder();
+        string output = OutputFolder();
         var error = new StringWriter();
         var previous = Console.Error;
         Console.SetError(error);
@@ -237,7 +243,7 @@ public class ForgettingBenchmarkTests
     [Fact]
     public void MissingInputsFailWithAClearMessage()
     {
-        string output = TempFolder();
+        string output = OutputFolder();
         var e = Assert.Throws<DirectoryNotFoundException>(() => new ForgettingBenchmark(Tiny(output) with { DataFolder = output }, TextWriter.Null).Run());
         Assert.Contains("lfu make-data", e.Message);
         e = Assert.Throws<DirectoryNotFoundException>(() => new ForgettingBenchmark(Tiny(output) with { ModelFolder = output }, TextWriter.Null).Run());

@@ -280,52 +280,41 @@ public class MiniWorldTests
     [Fact]
     public void FilesRoundTripAndTheManifestHashesThem()
     {
-        string directory = Path.Combine(Path.GetTempPath(), "lfu-miniworld-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            var data = MiniWorld.Generate(Small with { FineTuneTrainSize = 20, FineTuneTestSize = 10 });
-            MiniWorldFiles.Write(data, directory, "lfu make-data --output x");
-            Assert.Equal(data.FineTuneTest, MiniWorldFiles.ReadJsonl(Path.Combine(directory, MiniWorldFiles.FineTuneTest)));
-            Assert.Equal(data.Pretrain, MiniWorldFiles.ReadJsonl(Path.Combine(directory, MiniWorldFiles.Pretrain)));
-            Assert.Empty(Directory.GetFiles(directory, "*.tmp"));
+        using var temp = new TempFolder("lfu-miniworld-");
+        string directory = temp.File("world");
+        var data = MiniWorld.Generate(Small with { FineTuneTrainSize = 20, FineTuneTestSize = 10 });
+        MiniWorldFiles.Write(data, directory, "lfu make-data --output x");
+        Assert.Equal(data.FineTuneTest, MiniWorldFiles.ReadJsonl(Path.Combine(directory, MiniWorldFiles.FineTuneTest)));
+        Assert.Equal(data.Pretrain, MiniWorldFiles.ReadJsonl(Path.Combine(directory, MiniWorldFiles.Pretrain)));
+        Assert.Empty(Directory.GetFiles(directory, "*.tmp"));
 
-            using var manifest = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(directory, MiniWorldFiles.ManifestFile)));
-            var root = manifest.RootElement;
-            Assert.Equal(MiniWorld.GeneratorVersion, root.GetProperty("generatorVersion").GetString());
-            Assert.Equal(Small.Seed, root.GetProperty("seed").GetInt32());
-            var files = root.GetProperty("files").EnumerateObject().ToList();
-            Assert.Equal(8, files.Count);
-            foreach (var file in files)
-            {
-                byte[] bytes = File.ReadAllBytes(Path.Combine(directory, file.Name));
-                Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), file.Value.GetProperty("sha256").GetString());
-            }
-            using var templates = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(directory, MiniWorldFiles.TemplatesFile)));
-            Assert.Equal(MiniWorld.Templates.Count, templates.RootElement.GetProperty("templates").GetArrayLength());
-        }
-        finally
+        using var manifest = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(directory, MiniWorldFiles.ManifestFile)));
+        var root = manifest.RootElement;
+        Assert.Equal(MiniWorld.GeneratorVersion, root.GetProperty("generatorVersion").GetString());
+        Assert.Equal(Small.Seed, root.GetProperty("seed").GetInt32());
+        var files = root.GetProperty("files").EnumerateObject().ToList();
+        Assert.Equal(8, files.Count);
+        foreach (var file in files)
         {
-            Directory.Delete(directory, recursive: true);
+            byte[] bytes = File.ReadAllBytes(Path.Combine(directory, file.Name));
+            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), file.Value.GetProperty("sha256").GetString());
         }
+        using var templates = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(directory, MiniWorldFiles.TemplatesFile)));
+        Assert.Equal(MiniWorld.Templates.Count, templates.RootElement.GetProperty("templates").GetArrayLength());
     }
 
     [Fact]
     public void MalformedLinesAreReportedWithFileAndLine()
     {
-        string path = Path.Combine(Path.GetTempPath(), $"lfu-bad-{Guid.NewGuid():N}.jsonl");
-        try
-        {
-            File.WriteAllText(path, "{\"prompt\":\"a\",\"response\":\"b\",\"answer\":\"b\",\"category\":\"math\",\"template\":0,\"task\":\"t\"}\n{\"prompt\":\"a\"}\n");
-            var error = Assert.Throws<FormatException>(() => MiniWorldFiles.ReadJsonl(path));
-            Assert.Contains($"{path}:2", error.Message);
-            Assert.Contains("'response'", error.Message);
-            File.WriteAllText(path, "not json\n");
-            Assert.Contains($"{path}:1", Assert.Throws<FormatException>(() => MiniWorldFiles.ReadJsonl(path)).Message);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        using var temp = new TempFolder("lfu-bad-");
+        string path = temp.File("bad.jsonl");
+        File.WriteAllText(path, "{\"prompt\":\"a\",\"response\":\"b\",\"answer\":\"b\",\"category\":\"math\",\"template\":0,\"task\":\"t\"}\n{\"prompt\":\"a\"}\n");
+        var error = Assert.Throws<FormatException>(() => MiniWorldFiles.ReadJsonl(path));
+        Assert.Contains($"{path}:2", error.Message);
+        Assert.Contains("'response'", error.Message);
+        File.WriteAllText(path, "not json\n");
+        Assert.Contains($"{path}:1", Assert.Throws<FormatException>(() => MiniWorldFiles.ReadJsonl(path)).Message);
+        File.Delete(path);
         Assert.Throws<FileNotFoundException>(() => MiniWorldFiles.ReadJsonl(path));
     }
 

@@ -65,7 +65,7 @@ public sealed class DataFilesTests : IDisposable
     [InlineData("prompt,response\na,\"b\"x\n", "d.csv, line 2: text after a closing quote")]
     [InlineData("prompt,response\na,b\"c\n", "d.csv, line 2: a quote inside an unquoted field")]
     [InlineData("prompt,prompt\na,b\n", "d.csv, line 1: the header names column \"prompt\" twice")]
-    public void Malformed_csv_names_the_line(string text, string message)
+    public void MalformedCsvNamesTheLine(string text, string message)
     {
         var e = Assert.Throws<InvalidDataException>(() => DataFiles.Read(Write("d.csv", text)));
         Assert.StartsWith(message, e.Message);
@@ -92,7 +92,7 @@ public sealed class DataFilesTests : IDisposable
     [Theory]
     [InlineData("{\"prompt\":\"a\",\"response\":\"b\"}\n{\"prompt\": \"a\",\n", "d.jsonl, line 2: not valid JSON")]
     [InlineData("[1,2]\n", "d.jsonl, line 1: expected a JSON object, found array")]
-    public void Malformed_jsonl_names_the_line(string text, string message)
+    public void MalformedJsonlNamesTheLine(string text, string message)
     {
         var e = Assert.Throws<InvalidDataException>(() => DataFiles.Read(Write("d.jsonl", text)));
         Assert.StartsWith(message, e.Message);

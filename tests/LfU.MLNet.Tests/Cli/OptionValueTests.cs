@@ -47,14 +47,14 @@ public sealed class OptionValueTests
 
     [Theory]
     [MemberData(nameof(NumericOptions))]
-    public void A_numeric_option_declares_its_range(string verb, string name)
+    public void ANumericOptionDeclaresItsRange(string verb, string name)
     {
         Assert.NotNull(CliOptions.RangeOf(OptionOf(verb, name)));
     }
 
     [Theory]
     [MemberData(nameof(NumericOptions))]
-    public void A_value_that_is_not_a_number_is_a_usage_error_naming_option_and_verb(string verb, string name)
+    public void AValueThatIsNotANumberIsAUsageErrorNamingOptionAndVerb(string verb, string name)
     {
         AssertUsageError(verb, name, "abc");
         if (CliOptions.RangeOf(OptionOf(verb, name)) is { Integer: true })
@@ -63,7 +63,7 @@ public sealed class OptionValueTests
 
     [Theory]
     [MemberData(nameof(NumericOptions))]
-    public void A_value_out_of_range_is_a_usage_error_naming_option_and_verb(string verb, string name)
+    public void AValueOutOfRangeIsAUsageErrorNamingOptionAndVerb(string verb, string name)
     {
         var range = CliOptions.RangeOf(OptionOf(verb, name))!;
         // Below the minimum when there is one, above the maximum when there is one, and always past what the type holds.

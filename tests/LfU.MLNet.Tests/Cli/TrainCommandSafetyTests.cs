@@ -65,39 +65,23 @@ public sealed class TrainCommandSafetyTests : IDisposable
     {
         if (OperatingSystem.IsWindows()) return;
         string checkpoints = Path.Combine(Dir, "checkpoints");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "lfu.dll"));
-        foreach (string arg in Train(Path.Combine(Dir, "out"), "--max-steps", "100000", "--checkpoint-dir", checkpoints)) start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            // The trainer holds the checkpoint folder's lock once it exists, and the signal handler is in place before it.
-            string holder = Path.Combine(checkpoints, ".lfu-checkpoints.lock.holder");
-            var waited = Stopwatch.StartNew();
-            while (!File.Exists(holder) && !process.HasExited && waited.Elapsed < TimeSpan.FromMinutes(2)) await Task.Delay(100);
-            if (!File.Exists(holder)) Assert.Fail($"training never started: {(process.HasExited ? await stderr : "still loading")}");
+        using var child = ChildProcess.Start(ChildProcess.Dotnet,
+            [Path.Combine(AppContext.BaseDirectory, "lfu.dll"), .. Train(Path.Combine(Dir, "out"), "--max-steps", "100000", "--checkpoint-dir", checkpoints)]);
 
-            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!) kill.WaitForExit();
-            using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-            await process.WaitForExitAsync(patience.Token);
-        }
-        finally
-        {
-            if (!process.HasExited) process.Kill();
-        }
+        // The trainer holds the checkpoint folder's lock once it exists, and the signal handler is in place before it.
+        string holder = Path.Combine(checkpoints, ".lfu-checkpoints.lock.holder");
+        var waited = Stopwatch.StartNew();
+        while (!File.Exists(holder) && !child.HasExited && waited.Elapsed < TimeSpan.FromMinutes(2)) await Task.Delay(100);
+        if (!File.Exists(holder)) Assert.Fail($"training never started: {(child.HasExited ? await child.Error : "still loading")}");
 
-        string errors = await stderr;
-        Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {errors}");
+        ChildProcess.Run("kill", ["-TERM", child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]).EnsureSuccess();
+        var run = await child.WaitForExitAsync(TimeSpan.FromMinutes(1));
+
+        string errors = run.Error;
+        Assert.True(run.ExitCode == 130, run.Describe());
         Assert.Contains("SIGTERM: stopping at the next step", errors);
         Assert.Contains($"a checkpoint is in {checkpoints}", errors);
         Assert.NotEmpty(TrainingCheckpoint.List(checkpoints));
         Assert.False(File.Exists(Path.Combine(checkpoints, ".lfu-checkpoints.lock.holder")));  // released on the way out
-        await stdout;
     }
 }

@@ -7,7 +7,9 @@ namespace LfU.MLNet.Tests.Cli;
 /// <summary>Trains the tiny model once with <c>lfu train</c>; the inference verbs use its adapter.</summary>
 public sealed class TrainedAdapter : IDisposable
 {
-    public string Folder { get; } = Directory.CreateTempSubdirectory("lfu-train-").FullName;
+    readonly TempFolder _temp = new("lfu-train-");
+
+    public string Folder => _temp.Path;
     public string Output => Path.Combine(Folder, "out");
     public string Adapter => Path.Combine(Output, "adapter");
     public CliRunner.Outcome Training { get; }
@@ -20,7 +22,7 @@ public sealed class TrainedAdapter : IDisposable
             "--max-steps", "3", "--batch", "4", "--lr", "1e-3", "--lora-r", "4", "--cutoff", "128", "--eval-every", "2");
     }
 
-    public void Dispose() => Directory.Delete(Folder, recursive: true);
+    public void Dispose() => _temp.Dispose();
 }
 
 [Collection("Console")]
@@ -200,7 +202,7 @@ public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<Tr
     [InlineData("--warmup", "1.5")]
     [InlineData("--batch", "0")]
     [InlineData("--checkpoint-every", "5")]
-    public void Bad_train_arguments_exit_2_naming_the_option(string option, string value)
+    public void BadTrainArgumentsExit2NamingTheOption(string option, string value)
     {
         string data = CliRunner.MiniWorldSample(_dir, "finetune_train.jsonl", 2);
         var run = CliRunner.Run("train", "--model", TinyTextModel.Path, "--data", data, "--output", Path.Combine(_dir, "o"), option, value);

@@ -37,7 +37,7 @@ public sealed class LfUEvaluatorTests
     [InlineData("x5-3", "3")]
     [InlineData("no number here", null)]
     [InlineData("#### none", null)]
-    public void Final_number_extraction_follows_the_GSM8K_convention(string text, string? expected) =>
+    public void FinalNumberExtractionFollowsTheGSM8KConvention(string text, string? expected) =>
         Assert.Equal(expected, AnswerNormalization.ExtractFinalNumber(text));
 
     [Fact]

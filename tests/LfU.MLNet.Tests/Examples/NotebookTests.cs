@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Xunit;
 
@@ -32,27 +31,14 @@ public sealed class NotebookTests : IDisposable
         }
     }
 
-    static (int ExitCode, string Out, string Error) Run(string fileName, IEnumerable<string> arguments, IDictionary<string, string>? environment = null)
-    {
-        var start = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Root };
-        foreach (string argument in arguments) start.ArgumentList.Add(argument);
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(10))) { process.Kill(entireProcessTree: true); Assert.Fail($"{fileName} {string.Join(' ', arguments)} ran over 10 minutes."); }
-        return (process.ExitCode, stdout.Result, stderr.Result);
-    }
-
     /// <summary>The notebook host on <paramref name="notebook"/>, with the dotnet that runs these tests.</summary>
-    static (int ExitCode, string Out, string Error) RunNotebook(string notebook, IDictionary<string, string>? environment = null) =>
-        Run(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", [HostDll, notebook], environment);
+    static ChildProcessResult RunNotebook(string notebook, IReadOnlyDictionary<string, string>? environment = null) =>
+        ChildProcess.RunDotnet(HostDll, [notebook], environment, workingDirectory: Root);
 
     [Fact]
     public void EveryNotebookRunsInTheRealKernelFromTheNuGetPackages()
     {
-        var pack = Run("bash", ["scripts/pack-local-feed.sh"]);
-        Assert.True(pack.ExitCode == 0, pack.Out + pack.Error);
+        ChildProcess.Run("bash", ["scripts/pack-local-feed.sh"], workingDirectory: Root).EnsureSuccess();
 
         var notebooks = Directory.GetFiles(Path.Combine(Root, "examples", "notebooks"), "*.ipynb").Order().ToList();
         Assert.Contains(notebooks, n => Path.GetFileName(n) == "LfU-QuickStart.ipynb");
@@ -66,7 +52,7 @@ public sealed class NotebookTests : IDisposable
             string? output = run.Out.Split('\n').FirstOrDefault(l => l.StartsWith("Output: ", StringComparison.Ordinal))?[8..].Trim();
             try
             {
-                Assert.True(run.ExitCode == 0, $"{Path.GetFileName(notebook)}:\n{run.Error}\n{run.Out}");
+                Assert.True(run.ExitCode == 0, $"{Path.GetFileName(notebook)}: {run.Describe()}");
                 Assert.Contains($"Notebook {Path.GetFileName(notebook)}: all ", run.Out);
                 if (Path.GetFileName(notebook) != "LfU-QuickStart.ipynb") continue;
                 Assert.NotNull(output);

@@ -67,7 +67,7 @@ public sealed class QuickStartTests : IDisposable
     [InlineData(new[] { "--model" }, "--model needs a value.")]
     [InlineData(new[] { "--lambda", "-1" }, "--lambda needs a non-negative number, not '-1'.")]
     [InlineData(new[] { "--fast" }, "Unknown option '--fast'.")]
-    public void Bad_arguments_exit_with_the_reason_and_usage(string[] args, string reason)
+    public void BadArgumentsExitWithTheReasonAndUsage(string[] args, string reason)
     {
         var (exit, _, stderr) = RunQuickStart(args);
 

@@ -17,9 +17,7 @@ public sealed class NonRegularFileTests : IDisposable
 
     void MakeFifo(string name)
     {
-        using var mkfifo = Process.Start("mkfifo", Path.Combine(Dir, name))!;
-        mkfifo.WaitForExit();
-        Assert.Equal(0, mkfifo.ExitCode);
+        ChildProcess.Run("mkfifo", [Path.Combine(Dir, name)]).EnsureSuccess();
     }
 
     /// <summary>Runs <paramref name="load"/> on another thread so that a regression (a blocking open) fails instead of hanging the suite.</summary>

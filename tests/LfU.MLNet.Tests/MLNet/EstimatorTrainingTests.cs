@@ -182,7 +182,7 @@ public sealed class EstimatorTrainingTests : IDisposable
     [InlineData("not json", "Row 1, column 'Messages': not a JSON list of {\"role\", \"content\"} messages")]
     [InlineData("[{\"role\":\"user\"}]", "Row 1, column 'Messages': not a JSON list of {\"role\", \"content\"} messages (every message needs \"role\" and \"content\")")]
     [InlineData("[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"user\",\"content\":\"again\"}]", "Row 1, column 'Messages': A training conversation must end with the assistant message")]
-    public void A_malformed_chat_row_is_an_error_naming_row_and_column(string messages, string expected)
+    public void AMalformedChatRowIsAnErrorNamingRowAndColumn(string messages, string expected)
     {
         var rows = new[]
         {

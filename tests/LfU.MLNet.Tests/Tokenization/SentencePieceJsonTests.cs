@@ -78,7 +78,7 @@ public sealed class SentencePieceJsonTests : IDisposable
     [InlineData(false, "<s>hello world</s>", new[] { 1, 260, 268, 269, 276, 2 }, "hello world")]  // "first": no "▁" after <s>
     [InlineData(false, "hello<s>world", new[] { 271, 1, 275 }, "helloworld")]
     [InlineData(true, "world hello\u0001", new[] { 276, 271, 4 }, "world hello\u0001")]
-    public void Matches_hugging_face(bool legacy, string text, int[] expected, string decoded)
+    public void MatchesHuggingFace(bool legacy, string text, int[] expected, string decoded)
     {
         HfTokenizer tokenizer = Load(legacy);
         Assert.Equal(expected, tokenizer.Encode(text, addSpecialTokens: false));

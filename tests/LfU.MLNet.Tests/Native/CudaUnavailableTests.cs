@@ -3,7 +3,7 @@ using LfU.MLNet.Tests.Cli;
 using TorchSharp;
 using Xunit;
 
-namespace LfU.MLNet.Tests;
+namespace LfU.MLNet.Tests.Native;
 
 /// <summary>
 /// Asking for CUDA where there is none (this CPU-only build) says what is missing and what to reference or install,

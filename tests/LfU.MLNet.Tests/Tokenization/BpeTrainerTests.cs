@@ -5,7 +5,7 @@ using LfU.MLNet.Benchmark;
 using LfU.MLNet.Tokenization;
 using Xunit;
 
-namespace LfU.MLNet.Tests.Benchmark;
+namespace LfU.MLNet.Tests.Tokenization;
 
 public class BpeTrainerTests
 {
@@ -204,25 +204,19 @@ public class BpeTrainerTests
     [Fact]
     public void SaveWritesTokenizerAndConfig()
     {
-        string directory = Path.Combine(Path.GetTempPath(), "lfu-bpe-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            Trained.Value.Bpe.Save(directory, modelMaxLength: 256);
-            Assert.Equal(Trained.Value.Json, File.ReadAllBytes(Path.Combine(directory, TrainedBpe.TokenizerFile)));
-            using var config = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(directory, TrainedBpe.TokenizerConfigFile)));
-            var root = config.RootElement;
-            Assert.Equal(BpeTrainer.BeginOfText, root.GetProperty("bos_token").GetString());
-            Assert.Equal(BpeTrainer.EndOfText, root.GetProperty("eos_token").GetString());
-            Assert.Equal(BpeTrainer.Pad, root.GetProperty("pad_token").GetString());
-            Assert.True(root.GetProperty("add_bos_token").GetBoolean());
-            Assert.Equal(256, root.GetProperty("model_max_length").GetInt32());
-            Assert.Equal(BpeTrainer.Pad, root.GetProperty("added_tokens_decoder").GetProperty("599").GetProperty("content").GetString());
-            Assert.Equal(2, Directory.GetFiles(directory).Length);
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        using var temp = new TempFolder("lfu-bpe-");
+        string directory = temp.File("tokenizer");
+        Trained.Value.Bpe.Save(directory, modelMaxLength: 256);
+        Assert.Equal(Trained.Value.Json, File.ReadAllBytes(Path.Combine(directory, TrainedBpe.TokenizerFile)));
+        using var config = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(directory, TrainedBpe.TokenizerConfigFile)));
+        var root = config.RootElement;
+        Assert.Equal(BpeTrainer.BeginOfText, root.GetProperty("bos_token").GetString());
+        Assert.Equal(BpeTrainer.EndOfText, root.GetProperty("eos_token").GetString());
+        Assert.Equal(BpeTrainer.Pad, root.GetProperty("pad_token").GetString());
+        Assert.True(root.GetProperty("add_bos_token").GetBoolean());
+        Assert.Equal(256, root.GetProperty("model_max_length").GetInt32());
+        Assert.Equal(BpeTrainer.Pad, root.GetProperty("added_tokens_decoder").GetProperty("599").GetProperty("content").GetString());
+        Assert.Equal(2, Directory.GetFiles(directory).Length);
     }
 
     [Fact]

@@ -2,7 +2,9 @@ using LfU.MLNet.Evaluation;
 using LfU.MLNet.Training;
 using Xunit;
 
-namespace LfU.MLNet.Tests.Evaluation;
+namespace LfU.MLNet.Tests.Charts;
+
+using Charts = LfU.MLNet.Evaluation.Charts;
 
 public sealed class ChartsTests : IDisposable
 {

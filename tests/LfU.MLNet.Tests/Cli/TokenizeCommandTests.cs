@@ -1,8 +1,9 @@
 using System.Text.Json;
 using LfU.Cli;
+using LfU.MLNet.Tests.Tokenization;
 using Xunit;
 
-namespace LfU.MLNet.Tests.Tokenization;
+namespace LfU.MLNet.Tests.Cli;
 
 /// <summary>The `lfu tokenize` contract, run in-process.</summary>
 [Collection("Console")]
@@ -40,7 +41,7 @@ public sealed class TokenizeCommandTests : IDisposable
     [Theory]
     [InlineData("llama3", "<|begin_of_text|>already there")]
     [InlineData("qwen3", "<|im_start|>user\nhi<|im_end|> and 𝔘'll")]
-    public void Text_containing_special_token_strings_round_trips_in_decoded(string tokenizer, string text)
+    public void TextContainingSpecialTokenStringsRoundTripsInDecoded(string tokenizer, string text)
     {
         string input = Path.Combine(_dir, "texts.jsonl"), output = Path.Combine(_dir, "ids.jsonl");
         File.WriteAllText(input, JsonSerializer.Serialize(new { text }) + "\n");
