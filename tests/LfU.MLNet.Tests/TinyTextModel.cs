@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using LfU.MLNet.Checkpoints;
 using LfU.MLNet.Model;
 
 namespace LfU.MLNet.Tests;

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using LfU.MLNet.Adapters;
-using LfU.MLNet.Checkpoints;
 using LfU.MLNet.Model;
 using LfU.MLNet.Native;
 using LfU.MLNet.Training;

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using LfU.MLNet.Objectives;
 using LfU.MLNet.Benchmark;
-using LfU.MLNet.Checkpoints;
 using LfU.MLNet.IO;
 using LfU.MLNet.Model;
 using LfU.MLNet.Tokenization;

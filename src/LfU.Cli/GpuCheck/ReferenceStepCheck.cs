@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using LfU.MLNet.Model;
 using LfU.MLNet.Objectives;
 using LfU.MLNet.Adapters;
 using LfU.MLNet.Checkpoints;

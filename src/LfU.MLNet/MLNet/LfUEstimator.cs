@@ -1,5 +1,5 @@
 using System.Text.Json;
-using LfU.MLNet.Checkpoints;
+using LfU.MLNet.Model;
 using LfU.MLNet.Native;
 using LfU.MLNet.Tokenization;
 using LfU.MLNet.Training;

@@ -1,7 +1,6 @@
 using LfU.MLNet.IO;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using LfU.MLNet.Checkpoints;
 
 namespace LfU.MLNet.Training;
 

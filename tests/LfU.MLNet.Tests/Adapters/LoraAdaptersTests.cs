@@ -1,5 +1,4 @@
 using LfU.MLNet.Adapters;
-using LfU.MLNet.Checkpoints;
 using LfU.MLNet.Model;
 using Xunit;
 using static TorchSharp.torch;

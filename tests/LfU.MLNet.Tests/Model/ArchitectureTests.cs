@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using LfU.MLNet.Checkpoints;
 using LfU.MLNet.Generation;
 using LfU.MLNet.Model;
 using Xunit;
@@ -89,19 +88,16 @@ public class ArchitectureTests
     public void SavedCheckpointReloadsIdentically(string json, string dtype)
     {
         using var scope = NewDisposeScope();
-        string dir = Directory.CreateTempSubdirectory("lfu-ckpt").FullName;
-        try
-        {
-            using var model = new CausalLM(Parse(json), PretrainedModel.ParseDType(dtype));
-            model.InitializeWeights(0.05, seed: 11);
-            PretrainedModel.Save(model, dir);
-            using var reloaded = PretrainedModel.Load(dir);
-            Assert.Equal(model.DType, reloaded.DType);
-            var ids = tensor(new long[] { 1, 2, 3, 4, 5 }, new long[] { 1, 5 });
-            using var _ = no_grad();
-            Assert.True((model.Forward(ids).Logits == reloaded.Forward(ids).Logits).all().item<bool>());
-        }
-        finally { Directory.Delete(dir, true); }
+        using var folder = new TempFolder("lfu-ckpt-");
+        string dir = folder.Path;
+        using var model = new CausalLM(Parse(json), PretrainedModel.ParseDType(dtype));
+        model.InitializeWeights(0.05, seed: 11);
+        PretrainedModel.Save(model, dir);
+        using var reloaded = PretrainedModel.Load(dir);
+        Assert.Equal(model.DType, reloaded.DType);
+        var ids = tensor(new long[] { 1, 2, 3, 4, 5 }, new long[] { 1, 5 });
+        using var _ = no_grad();
+        Assert.True((model.Forward(ids).Logits == reloaded.Forward(ids).Logits).all().item<bool>());
     }
 
     [Fact]

@@ -1,5 +1,4 @@
 using LfU.Cli.GpuCheck;
-using LfU.MLNet.Checkpoints;
 using LfU.MLNet.Generation;
 using LfU.MLNet.Model;
 using TorchSharp;

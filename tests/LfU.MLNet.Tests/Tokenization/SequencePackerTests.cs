@@ -1,4 +1,3 @@
-using LfU.MLNet.Checkpoints;
 using LfU.MLNet.Model;
 using LfU.MLNet.Tokenization;
 using Xunit;

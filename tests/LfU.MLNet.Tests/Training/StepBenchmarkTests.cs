@@ -1,5 +1,5 @@
 using LfU.MLNet.Adapters;
-using LfU.MLNet.Checkpoints;
+using LfU.MLNet.Model;
 using LfU.MLNet.Training;
 using Xunit;
 using static TorchSharp.torch;

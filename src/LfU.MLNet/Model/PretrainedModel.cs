@@ -1,10 +1,10 @@
 using LfU.MLNet.IO;
-using LfU.MLNet.Model;
+using LfU.MLNet.Checkpoints;
 using LfU.MLNet.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LfU.MLNet.Checkpoints;
+namespace LfU.MLNet.Model;
 
 /// <summary>Loads and saves <see cref="CausalLM"/> models as Hugging Face checkpoint folders (config.json + safetensors).</summary>
 public static class PretrainedModel
@@ -37,7 +37,7 @@ public static class PretrainedModel
     /// <summary>
     /// Writes the model as a Hugging Face checkpoint folder: config.json, generation_config.json when given, and
     /// model.safetensors (sharded above <paramref name="maxShardBytes"/>). Any attached LoRA must be merged first
-    /// (see <see cref="Adapters.LoraAdapters.MergeAll"/>); adapter tensors are never written here.
+    /// (<c>LoraAdapters.MergeAll</c>); adapter tensors are never written here.
     /// </summary>
     public static void Save(CausalLM model, string folder, long maxShardBytes = 5L << 30)
     {
