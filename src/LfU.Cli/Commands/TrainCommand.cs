@@ -111,14 +111,19 @@ internal static class TrainCommand
                 throw new CliUsageException("--checkpoint-every needs --checkpoint-dir (where the checkpoints go).");
             if (parse.GetValue(evalEvery) is not null && parse.GetValue(validation) is null)
                 throw new CliUsageException("--eval-every needs --validation (the data to evaluate on).");
+            if (parse.GetValue(objective) is not "lfu" && Given(parse, perturbation))
+                throw new CliUsageException($"--perturbation chooses lfu-lora or lfu-reps for --objective lfu; with --objective {parse.GetValue(objective)} leave it out.");
+            string objectiveName = parse.GetValue(objective) is "lfu" ? "lfu-" + parse.GetValue(perturbation) : parse.GetValue(objective)!;
+            RefuseUnread(parse, objectiveName, (alpha, ObjectiveSetting.Alpha), (lambda, ObjectiveSetting.Lambda), (ascentBatch, ObjectiveSetting.AscentBatch),
+                (ascentSteps, ObjectiveSetting.AscentSteps), (consistency, ObjectiveSetting.Consistency), (hiddenFrom, ObjectiveSetting.HiddenStateFrom),
+                (hiddenTo, ObjectiveSetting.HiddenStateTo), (noiseAlpha, ObjectiveSetting.NoiseAlpha), (penaltyWeight, ObjectiveSetting.PenaltyWeight));
             var options = new LfUOptions
             {
                 ModelFolder = CliOptions.ModelFolder(parse.GetValue(model)!.FullName),
                 Template = parse.GetValue(template),
                 Training = new TrainerOptions
                 {
-                    Objective = ObjectiveRegistry.Create(
-                        parse.GetValue(objective) is "lfu" ? "lfu-" + parse.GetValue(perturbation) : parse.GetValue(objective)!,
+                    Objective = ObjectiveRegistry.Create(objectiveName,
                         new ObjectiveParameters
                         {
                             Alpha = parse.GetValue(alpha)?.Value,
@@ -162,6 +167,17 @@ internal static class TrainCommand
             return Run(options, parse.GetValue(data)!.FullName, parse.GetValue(validation)?.FullName, outputFolder, parse.GetValue(device)!);
         });
         return command;
+    }
+
+    static bool Given(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
+
+    /// <summary>Refuses an objective setting given on the command line that the chosen objective would ignore.</summary>
+    static void RefuseUnread(ParseResult parse, string objectiveName, params (Option Option, ObjectiveSetting Setting)[] settings)
+    {
+        var entry = ObjectiveRegistry.Find(objectiveName);
+        foreach (var (option, setting) in settings)
+            if (Given(parse, option) && !entry.Reads(setting))
+                throw new CliUsageException($"{option.Name} does nothing with --objective {entry.Name}; it is read by {string.Join(", ", ObjectiveRegistry.Reading(setting))}. Leave it out or choose one of those.");
     }
 
     static Option<string> Choice(string name, string description, string defaultValue, params string[] values) =>

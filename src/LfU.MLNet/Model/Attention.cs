@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace LfU.MLNet.Model;
 
 /// <summary>Multi-head self-attention with grouped-query key/value heads, RoPE and optional q/k RMSNorm (Qwen3).</summary>
-public sealed class Attention : nn.Module
+internal sealed class Attention : nn.Module
 {
 #pragma warning disable IDE1006
     // Not readonly: an adapter may take a projection's place (ModuleTree.SetSubmodule).

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace LfU.MLNet.Model;
 
 /// <summary>One transformer block: pre-norm attention and pre-norm MLP, each with a residual connection.</summary>
-public sealed class DecoderLayer : nn.Module
+internal sealed class DecoderLayer : nn.Module
 {
 #pragma warning disable IDE1006
     internal readonly Attention self_attn;

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace LfU.MLNet.Model;
 
 /// <summary>The decoder stack (Hugging Face's <c>model.*</c> keys).</summary>
-public sealed class DecoderStack : nn.Module
+internal sealed class DecoderStack : nn.Module
 {
 #pragma warning disable IDE1006
     internal readonly TokenEmbedding embed_tokens;

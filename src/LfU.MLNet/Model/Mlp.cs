@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace LfU.MLNet.Model;
 
 /// <summary>The SiLU-gated feed-forward block: down(silu(gate(x)) * up(x)).</summary>
-public sealed class Mlp : nn.Module<Tensor, Tensor>
+internal sealed class Mlp : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006
     // Not readonly: an adapter may take a projection's place (ModuleTree.SetSubmodule).

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace LfU.MLNet.Model;
 
 /// <summary>RMSNorm as Llama computes it: statistics in float32 for half-precision inputs, then scaled by <c>weight</c>.</summary>
-public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006
     internal readonly Parameter weight;

@@ -6,7 +6,7 @@ namespace LfU.MLNet.Model;
 /// Rotary position embeddings. Frequencies and angles are computed in float32 exactly as Hugging Face does
 /// (including Llama 3's wavelength-dependent scaling), then cast to the activations' dtype.
 /// </summary>
-public sealed class RotaryEmbedding : IDisposable
+internal sealed class RotaryEmbedding : IDisposable
 {
     readonly Tensor _invFreq; // (hs/2,) float32
 

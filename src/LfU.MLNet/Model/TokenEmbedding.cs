@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace LfU.MLNet.Model;
 
 /// <summary>Token embedding table; the weight is a plain Parameter so it can be tied to the output head.</summary>
-public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
+internal sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006
     internal readonly Parameter weight; // (vocab, C)

@@ -211,6 +211,30 @@ public sealed class TrainCommandTests(TrainedAdapter trained) : IClassFixture<Tr
         Assert.False(Directory.Exists(Path.Combine(_dir, "o")));
     }
 
+    [Theory]
+    [InlineData("lfu-reps", "--ascent-batch", "independent", "lfu-lora, lfu-lora-multistep")]
+    [InlineData("lfu-lora", "--noise-alpha", "5", "neftune")]
+    [InlineData("sft", "--lambda", "5", "lfu-lora, lfu-lora-multistep, lfu-reps, lfu-reps-relative")]
+    [InlineData("neftune", "--penalty-weight", "0.1", "l2, l1")]
+    [InlineData("lfu-lora", "--ascent-steps", "2", "lfu-lora-multistep")]
+    public void ASettingTheObjectiveIgnoresIsRefusedNamingWhoReadsIt(string objective, string option, string value, string readers)
+    {
+        string data = CliRunner.MiniWorldSample(_dir, "finetune_train.jsonl", 2);
+        var run = CliRunner.Run("train", "--model", TinyTextModel.Path, "--data", data, "--output", Path.Combine(_dir, "o"), "--objective", objective, option, value);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains($"{option} does nothing with --objective {objective}; it is read by {readers}.", run.Error);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "o")));
+    }
+
+    [Fact]
+    public void PerturbationIsRefusedWithAnObjectiveOtherThanLfu()
+    {
+        string data = CliRunner.MiniWorldSample(_dir, "finetune_train.jsonl", 2);
+        var run = CliRunner.Run("train", "--model", TinyTextModel.Path, "--data", data, "--output", Path.Combine(_dir, "o"), "--objective", "sft", "--perturbation", "reps");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--perturbation chooses lfu-lora or lfu-reps for --objective lfu; with --objective sft leave it out.", run.Error);
+    }
+
     [Fact]
     public void AutoAlphaAndLambdaAreCalibratedAndRecorded()
     {
