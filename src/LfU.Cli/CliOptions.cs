@@ -11,9 +11,6 @@ using static TorchSharp.torch;
 
 namespace LfU.Cli;
 
-/// <summary>A bad combination of arguments found after parsing: reported like a parse error (exit code 2).</summary>
-internal sealed class CliUsageException(string message) : Exception(message);
-
 /// <summary>Options shared by several verbs, and range checks that turn bad numbers into parse errors (exit code 2).</summary>
 internal static class CliOptions
 {
@@ -277,12 +274,3 @@ internal static class CliOptions
         return option;
     }
 }
-
-/// <summary>An option's value: a number, or <c>auto</c> (<see cref="Value"/> null) for a setting the library calibrates.</summary>
-internal sealed record NumberOrAuto(double? Value)
-{
-    public bool Auto => Value is null;
-}
-
-/// <summary>The values a numeric option accepts: [Minimum, Maximum], whole numbers only when <paramref name="Integer"/>.</summary>
-internal sealed record NumericRange(double Minimum, double Maximum, bool Integer, string Words);

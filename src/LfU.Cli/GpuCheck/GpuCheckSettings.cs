@@ -1,12 +1,5 @@
 namespace LfU.Cli.GpuCheck;
 
-/// <summary>One model shape that step e benchmarks.</summary>
-/// <param name="Label">Its name in the report (the real shape's, also in a dry run).</param>
-/// <param name="ConfigFile">The Hub-style config.json that is actually run.</param>
-/// <param name="PyTorchShape">pt_lfu_bench.py's name for the shape.</param>
-/// <param name="Budget">The hard limit of the whole child process (ours and PyTorch's side).</param>
-internal sealed record BenchShape(string Label, string ConfigFile, string PyTorchShape, TimeSpan Budget);
-
 /// <summary>
 /// Everything <c>lfu gpu-check</c> runs with. The real run and the CPU dry run take the same steps, with the same
 /// files and the same report layout; the dry run only uses the CPU and tiny sizes, no PyTorch, and looser budgets

@@ -5,9 +5,6 @@ using System.Text.Json.Nodes;
 
 namespace LfU.MLNet.IO;
 
-/// <summary>A folder another run is writing to; the message names that run.</summary>
-public sealed class FolderInUseException(string message) : IOException(message);
-
 /// <summary>
 /// One writer per folder: an exclusive lock on <c>.lfu-PURPOSE.lock</c> (FileShare.None, which the OS releases when the
 /// holder dies, even by kill -9) and, beside it, who holds it (pid, host, start time) for the message a second run

@@ -5,28 +5,6 @@ using Microsoft.ML.Runtime;
 namespace LfU.MLNet;
 
 /// <summary>
-/// Names of the columns an <see cref="LfUTransformer"/> reads and adds.
-/// </summary>
-internal sealed record LfUColumnNames
-{
-    public string Prompt { get; init; } = "Prompt";
-    public string Response { get; init; } = "Response";
-    public string Generated { get; init; } = "Generated";
-    public string ScoreMean { get; init; } = "ScoreMean";
-    public string ScoreTotal { get; init; } = "ScoreTotal";
-
-    internal void Validate()
-    {
-        string[] all = [Prompt, Response, Generated, ScoreMean, ScoreTotal];
-        if (all.Any(string.IsNullOrWhiteSpace))
-            throw new ArgumentException("Column names must not be empty.");
-        string[] outputs = [Generated, ScoreMean, ScoreTotal];
-        if (outputs.Distinct(StringComparer.Ordinal).Count() != outputs.Length)
-            throw new ArgumentException($"The output column names must differ: '{Generated}', '{ScoreMean}', '{ScoreTotal}'.");
-    }
-}
-
-/// <summary>
 /// Generates text for a prompt column and, when a response column is present, scores the response, using a
 /// language model fine-tuned with LfU. Produced by the LfU estimator; saved and loaded with
 /// <c>mlContext.Model.Save</c> / <c>mlContext.Model.Load</c>.
@@ -221,40 +199,4 @@ public sealed partial class LfUTransformer : ITransformer, IDisposable, Generati
 
     private static string DescribeColumns(DataViewSchema schema) =>
         schema.Count == 0 ? "(none)" : string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => $"'{c.Name}' ({c.Type})"));
-}
-
-/// <summary>An input schema checked against a transformer, with the indices of the columns it reads and adds.</summary>
-internal sealed record BoundSchema(DataViewSchema Input, DataViewSchema Output, int PromptIndex, int ResponseIndex,
-    int GeneratedIndex, int ScoreMeanIndex, int ScoreTotalIndex)
-{
-    public bool HasScores => ResponseIndex >= 0;
-
-    public bool IsScoreColumn(int index) => HasScores && (index == ScoreMeanIndex || index == ScoreTotalIndex);
-
-    public bool IsAddedColumn(int index) => index >= Input.Count;
-
-    /// <summary>The input columns that the given output columns are computed from.</summary>
-    public IEnumerable<DataViewSchema.Column> InputsFor(IEnumerable<DataViewSchema.Column> outputColumns)
-    {
-        var indices = new SortedSet<int>();
-        foreach (var column in outputColumns)
-        {
-            CheckOutputColumn(column);
-            if (!IsAddedColumn(column.Index))
-                indices.Add(column.Index);
-            else
-            {
-                indices.Add(PromptIndex);
-                if (IsScoreColumn(column.Index))
-                    indices.Add(ResponseIndex);
-            }
-        }
-        return indices.Select(i => Input[i]);
-    }
-
-    public void CheckOutputColumn(DataViewSchema.Column column)
-    {
-        if (column.Index < 0 || column.Index >= Output.Count || Output[column.Index].Name != column.Name)
-            throw new ArgumentOutOfRangeException(nameof(column), $"Column '{column.Name}' (index {column.Index}) is not a column of this data view's schema.");
-    }
 }

@@ -5,15 +5,6 @@ using System.Text.Json.Serialization;
 
 namespace LfU.MLNet;
 
-/// <summary>The transformer's settings as stored in a saved model.</summary>
-internal sealed record TransformerManifest
-{
-    public required string ModelKind { get; init; }
-    public required LfUColumnNames Columns { get; init; }
-    public required GenerationSettings Generation { get; init; }
-    public required int BatchSize { get; init; }
-}
-
 /// <summary>
 /// The versioned container in which an <see cref="LfUTransformer"/> stores its state inside an ML.NET model zip.
 /// Layout (little-endian):

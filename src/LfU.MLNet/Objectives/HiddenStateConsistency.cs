@@ -4,17 +4,6 @@ using static TorchSharp.torch;
 
 namespace LfU.MLNet.Objectives;
 
-/// <summary>How far the perturbed model is from the clean one.</summary>
-public enum ConsistencyMeasure
-{
-    /// <summary>Mean squared error of hidden states over response positions and hidden units (the paper's).</summary>
-    Mse,
-    /// <summary>1 − cosine similarity of hidden states, averaged over response positions.</summary>
-    Cosine,
-    /// <summary>KL(clean ‖ perturbed) of next-token distributions over response positions (the paper's logit-level ablation).</summary>
-    LogitKl,
-}
-
 /// <summary>
 /// LfU's consistency term: the detached clean quantities (hidden states <c>From</c>…<c>To</c> at response positions, or
 /// logits) and their distance to the perturbed pass's. Over several states it is the mean of the per-state measures,

@@ -2,15 +2,6 @@ using System.Globalization;
 
 namespace LfU.MLNet.Objectives;
 
-/// <summary>Which batch LfU-LoRA's ascent gradient is taken on.</summary>
-public enum AscentBatchMode
-{
-    /// <summary>The training batch itself: the clean backward already gives the direction (2 forward + 2 backward).</summary>
-    SameBatch,
-    /// <summary>Another batch drawn from the training data, as the official code does (3 forward + 3 backward).</summary>
-    IndependentBatch,
-}
-
 /// <summary>
 /// LfU whose auxiliary model moves the LoRA adapter weights one normalised ascent step: the trainable adapter under
 /// LoRA fine-tuning, or a fresh zero-B auxiliary LoRA on every block projection under full fine-tuning.

@@ -1,6 +1,4 @@
 using System.Text.Json.Serialization;
-using LfU.MLNet.Model;
-using TorchSharp.Modules;
 
 namespace LfU.MLNet.Objectives;
 
@@ -29,14 +27,3 @@ public abstract record TrainingObjective
     /// <summary>The per-run state that computes this objective's gradients on <paramref name="context"/>'s model.</summary>
     internal abstract ObjectiveStep CreateStep(ObjectiveContext context);
 }
-
-/// <summary>What one micro-batch of an objective costs: passes through the model, and whether it needs a second batch.</summary>
-/// <param name="ForwardPasses">Forward passes per micro-batch (each with its backward pass).</param>
-/// <param name="NeedsAscentBatch">Each micro-batch also needs an independent batch drawn from the training data.</param>
-public sealed record ObjectiveCost(int ForwardPasses, bool NeedsAscentBatch = false);
-
-/// <summary>What an objective's step works on.</summary>
-/// <param name="Model">The model, with any trainable LoRA already attached.</param>
-/// <param name="Trainable">Parameters the optimizer updates.</param>
-/// <param name="Seed">Seeds the objective's own randomness (NEFTune noise, auxiliary LoRA initialisation).</param>
-internal sealed record ObjectiveContext(CausalLM Model, IReadOnlyList<Parameter> Trainable, long Seed);

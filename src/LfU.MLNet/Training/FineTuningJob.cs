@@ -2,18 +2,6 @@ using LfU.MLNet.Tokenization;
 
 namespace LfU.MLNet.Training;
 
-/// <summary>Training (or validation) examples built from rows, with the report of what was kept, cut and skipped.</summary>
-/// <param name="Examples">The examples, in row order, without the skipped rows.</param>
-/// <param name="Report">Counts of the rows and why each skipped one was skipped (by row position).</param>
-public sealed record FineTuningExamples(IReadOnlyList<TrainingExample> Examples, ExampleReport Report);
-
-/// <summary>What a <see cref="FineTuningJob"/> hands back.</summary>
-/// <param name="Base">The base model, now trained in place: its network (in eval mode, gradients off), tokenizer and template.</param>
-/// <param name="Examples">The report of the training examples.</param>
-/// <param name="ValidationExamples">The report of the validation examples; null without validation data.</param>
-/// <param name="Training">The training run: per-step metrics, validation losses, the last checkpoint.</param>
-public sealed record FineTuningResult(BaseModel Base, ExampleReport Examples, ExampleReport? ValidationExamples, TrainingResult Training);
-
 /// <summary>
 /// The one fine-tuning path: the estimator, <c>lfu train</c>, the forgetting benchmark, <c>lfu pretrain</c> and the GPU
 /// check all start from a <see cref="BaseModel"/> (loaded from a folder, or built in code), build their examples with

@@ -1,11 +1,5 @@
 namespace LfU.MLNet.Tokenization.Pipeline;
 
-/// <summary>An added token of a Hugging Face tokenizer (special or not) and how it is matched in text.</summary>
-internal sealed record AddedToken(int Id, string Content, bool Special, bool Normalized = false, bool LeftStrip = false, bool RightStrip = false, bool SingleWord = false);
-
-/// <summary>A segment of input text: either plain text for the model or one added token.</summary>
-internal readonly record struct TextSegment(string Text, int? AddedTokenId, bool AtTextStart);
-
 /// <summary>
 /// Finds added tokens in text the way Hugging Face does: leftmost-longest matching, first for tokens matched on raw
 /// text, then (after normalization) for tokens with <c>normalized: true</c>; honours lstrip/rstrip/single_word.
