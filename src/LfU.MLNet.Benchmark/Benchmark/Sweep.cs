@@ -55,18 +55,16 @@ internal sealed record Sweep(SweepParameter Parameter, IReadOnlyList<double> Val
     public static bool Reads(BenchmarkMethod method, SweepParameter parameter)
     {
         if (method.Objective is not { } objective) return false;
-        // A value no default has: an objective that reads the setting comes out different.
-        const double Probe = 0.123456789;
-        bool Changes(ObjectiveParameters p) => !Equals(method.ObjectiveWith(p), objective);
+        var entry = ObjectiveRegistry.Find(method.Name);
         bool steers = objective is LfUObjective { PerturbsRepresentations: true };
         return parameter switch
         {
-            SweepParameter.Lambda => Changes(new ObjectiveParameters { Lambda = Probe }),
-            SweepParameter.Alpha => !steers && Changes(new ObjectiveParameters { Alpha = Probe }),
-            SweepParameter.RepsAlpha => steers && Changes(new ObjectiveParameters { Alpha = Probe }),
-            SweepParameter.AscentSteps => Changes(new ObjectiveParameters { AscentSteps = 123 }),
-            SweepParameter.NoiseAlpha => Changes(new ObjectiveParameters { NoiseAlpha = Probe }),
-            SweepParameter.L2Weight => Changes(new ObjectiveParameters { PenaltyWeight = Probe }),
+            SweepParameter.Lambda => entry.Reads(ObjectiveSetting.Lambda),
+            SweepParameter.Alpha => !steers && entry.Reads(ObjectiveSetting.Alpha),
+            SweepParameter.RepsAlpha => steers && entry.Reads(ObjectiveSetting.Alpha),
+            SweepParameter.AscentSteps => entry.Reads(ObjectiveSetting.AscentSteps),
+            SweepParameter.NoiseAlpha => entry.Reads(ObjectiveSetting.NoiseAlpha),
+            SweepParameter.L2Weight => entry.Reads(ObjectiveSetting.PenaltyWeight),
             SweepParameter.Epochs or SweepParameter.LearningRate => true,
             _ => throw new ArgumentOutOfRangeException(nameof(parameter)),
         };
