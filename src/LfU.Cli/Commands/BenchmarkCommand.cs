@@ -88,7 +88,7 @@ internal static class BenchmarkCommand
                     Setting(repsAlpha, d.RepsAlpha), parse.GetValue(noiseAlpha), parse.GetValue(l2Weight), parse.GetValue(ascentSteps)),
                 Sweeps = (parse.GetValue(sweep) ?? []).Select(Sweep.Parse).ToList(),
                 Grid = (parse.GetValue(grid) ?? []).Select(Sweep.Parse).ToList(),
-                ComputeDType = LfU.MLNet.Training.ComputePrecision.Resolve(parse.GetValue(precision)!, parse.GetValue(device) == "cuda" ? TorchSharp.torch.CUDA : TorchSharp.torch.CPU),
+                Precision = parse.GetValue(precision),
                 Attention = CliOptions.ParseAttention(parse.GetValue(attention)!),
                 MaxSteps = parse.GetValue(maxSteps),
                 BatchSize = parse.GetValue(batch),

@@ -71,7 +71,8 @@ internal static class PretrainCommand
                     Seed = parse.GetValue(seed),
                     CheckpointFolder = parse.GetValue(checkpoints)?.FullName,
                     CheckpointEverySteps = parse.GetValue(checkpoints) is null ? null : 200,
-                }, parse.GetValue(precision)!, parse.GetValue(pack), CliOptions.ParseAttention(parse.GetValue(attention)!),
+                    Precision = parse.GetValue(precision),
+                }, parse.GetValue(pack), CliOptions.ParseAttention(parse.GetValue(attention)!),
                 parse.GetValue(initFrom)?.FullName, parse.GetValue(resume)?.FullName, cancellationToken);
             return Task.FromResult(0);
         });
@@ -82,7 +83,7 @@ internal static class PretrainCommand
     const int CutoffLength = 256;
 
     static void Run(string dataPath, string tokenizerDir, OutputFolder output,
-        (int Hidden, int Layers, int Heads, int KvHeads, int Intermediate) shape, TrainerOptions options, string precision, int packLength, AttentionImplementation attention, string? initFrom, string? resume, CancellationToken cancellationToken)
+        (int Hidden, int Layers, int Heads, int KvHeads, int Intermediate) shape, TrainerOptions options, int packLength, AttentionImplementation attention, string? initFrom, string? resume, CancellationToken cancellationToken)
     {
         var tokenizer = HfTokenizer.FromFolder(tokenizerDir);
         if (shape.Hidden % shape.Heads != 0) throw new ArgumentException($"--hidden {shape.Hidden} must be a multiple of --heads {shape.Heads}.");
@@ -116,7 +117,7 @@ internal static class PretrainCommand
             throw new ArgumentException($"--init-from {initFrom} has a vocabulary of {model.Config.VocabSize} tokens but the tokenizer has {tokenizer.VocabularySize}; use the tokenizer it was trained with.");
         // The network is built here (random or continued), the rest is the fine-tuning path: alpaca, loss on the prompt too.
         var job = new FineTuningJob(new BaseModel(model, tokenizer, "alpaca"), options,
-            new ExampleBuilderOptions { CutoffLength = CutoffLength, TrainOnPrompt = true }, precision);
+            new ExampleBuilderOptions { CutoffLength = CutoffLength, TrainOnPrompt = true });
         var built = job.BuildExamples(items.Select(i => (i.Prompt, i.Response)));
         Console.WriteLine($"{built.Report.Summary(CutoffLength)}");
         IReadOnlyList<TrainingExample> examples = built.Examples;
@@ -134,7 +135,7 @@ internal static class PretrainCommand
         // 6·N FLOPs per token (forward and backward) over every matmul weight; the tied embedding counts once, as the output head.
         double flopsPerToken = 6.0 * parameters;
         Console.WriteLine($"Model: {model.LayerCount} layers, hidden {model.Config.HiddenSize}, {parameters / 1e6:F2}M parameters{(initFrom is null ? "" : $" from {initFrom}")}; {tokens} tokens per epoch; " +
-            $"compute {job.Options.ComputeDType?.ToString() ?? "float32"}, {attention} attention, {torch.get_num_threads()} threads.");
+            $"compute {job.ComputeDType?.ToString() ?? "float32"}, {attention} attention, {torch.get_num_threads()} threads.");
 
         using var progress = new ConsoleProgress(Console.Out, !Console.IsOutputRedirected, printEvery: 20) { FlopsPerToken = flopsPerToken };
         var result = job.Train(built with { Examples = examples }, null, progress, resume, cancellationToken).Training;

@@ -152,12 +152,12 @@ internal static class TrainCommand
                     CheckpointFolder = parse.GetValue(checkpointDir)?.FullName,
                     CheckpointEverySteps = parse.GetValue(checkpointEvery),
                     EvaluateEverySteps = parse.GetValue(evalEvery),
+                    Precision = parse.GetValue(precision) is "weights" ? null : parse.GetValue(precision),
                 },
                 CutoffLength = parse.GetValue(cutoff),
                 TrainOnPrompt = parse.GetValue(trainOnPrompt),
                 Device = parse.GetValue(device) == "cuda" ? ComputeDevice.Cuda : ComputeDevice.Cpu,
                 DType = parse.GetValue(dtype),
-                ComputePrecision = parse.GetValue(precision) is "weights" ? null : parse.GetValue(precision),
                 Attention = CliOptions.ParseAttention(parse.GetValue(attention)!),
                 ResumeFrom = parse.GetValue(resume)?.FullName,
             };
@@ -200,7 +200,7 @@ internal static class TrainCommand
         var baseModel = BaseModel.Load(options.ModelFolder, options.Template, dtype, device);
         baseModel.Network.AttentionImplementation = options.Attention;
         using var model = LfUModel.FromBase(baseModel, options.ModelFolder, training);
-        var job = new FineTuningJob(baseModel, training, options.Examples, options.ComputePrecision)
+        var job = new FineTuningJob(baseModel, training, options.Examples)
         {
             Warning = warning => Console.Error.WriteLine($"lfu: warning: {warning}"),
         };

@@ -41,8 +41,8 @@ internal static class FineTuneCheck
     {
         var s = context.Settings;
         var data = BenchmarkData.Load(s.MiniWorldData, s.EvalInDomain, s.EvalPerOodSet, paraphraseLimit: 0);
-        var reference = Train(s, data, CPU, computeDType: null, "CPU float32", cancellationToken);
-        var device = Train(s, data, context.Device, ScalarType.BFloat16, s.DryRun ? "CPU bf16 (dry run)" : "CUDA bf16", cancellationToken);
+        var reference = Train(s, data, CPU, precision: null, "CPU float32", cancellationToken);
+        var device = Train(s, data, context.Device, "bf16", s.DryRun ? "CPU bf16 (dry run)" : "CUDA bf16", cancellationToken);
 
         var relative = reference.SftLosses.Zip(device.SftLosses, (r, d) => Math.Abs(d - r) / Math.Abs(r)).ToList();
         double worst = relative.Max();
@@ -84,7 +84,7 @@ internal static class FineTuneCheck
             });
     }
 
-    static FineTuneRun Train(GpuCheckSettings s, BenchmarkData data, Device device, ScalarType? computeDType, string label, CancellationToken cancellationToken)
+    static FineTuneRun Train(GpuCheckSettings s, BenchmarkData data, Device device, string? precision, string label, CancellationToken cancellationToken)
     {
         var baseModel = BaseModel.Load(s.MiniWorldModel, template: null, ScalarType.Float32, device);
         using var network = baseModel.Network;
@@ -97,7 +97,7 @@ internal static class FineTuneCheck
             MaxSteps = s.FineTuneSteps,
             BatchSize = s.FineTuneBatch,
             Seed = 0,
-            ComputeDType = computeDType,
+            Precision = precision,
         });
         var examples = job.BuildExamples(data.Train.Select(item => (item.Prompt, item.Response)));
         var train = Stopwatch.StartNew();
@@ -106,7 +106,7 @@ internal static class FineTuneCheck
 
         var evaluation = Stopwatch.StartNew();
         LoraAdapters.MergeAll(network);
-        network.ComputeDType = computeDType; // evaluate in the precision that was trained
+        network.ComputeDType = job.ComputeDType; // evaluate in the precision that was trained
         var tests = data.InDomain.Concat(data.OodKnowledge).Concat(data.OodMath).Concat(data.OodReasoning).ToList();
         var settings = new GenerationSettings { MaxNewTokens = s.EvalMaxNewTokens, Temperature = 0, StopStrings = ForgettingBenchmark.StopStrings };
         var outputs = new TextGenerator(network, baseModel.Tokenizer, baseModel.Template)

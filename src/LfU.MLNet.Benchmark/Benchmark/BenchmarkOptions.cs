@@ -16,8 +16,12 @@ internal sealed record BenchmarkOptions
     public IReadOnlyList<Sweep> Sweeps { get; init; } = [];
     /// <summary>Parameters varied together: each method runs every combination of the grid parameters it uses.</summary>
     public IReadOnlyList<Sweep> Grid { get; init; } = [];
-    /// <summary>Dtype training computes in (bfloat16 over the float32 base and adapter); null = float32 throughout.</summary>
-    public TorchSharp.torch.ScalarType? ComputeDType { get; init; }
+    /// <summary>What training computes in (<see cref="Training.TrainerOptions.Precision"/>: bf16 over the float32 base and
+    /// adapter, fp32, or auto); null = float32 throughout.</summary>
+    public string? Precision { get; init; }
+    /// <summary><see cref="Precision"/> on <see cref="Device"/>: the dtype training computes in; null = float32.</summary>
+    public TorchSharp.torch.ScalarType? ComputeDType =>
+        Precision is { } precision ? Training.ComputePrecision.Resolve(precision, Device == "cuda" ? TorchSharp.torch.CUDA : TorchSharp.torch.CPU) : null;
     /// <summary>Attention kernel of training and evaluation (eager is faster on a CPU for these short sequences).</summary>
     public Model.AttentionImplementation Attention { get; init; } = Model.AttentionImplementation.Sdpa;
     public int BatchSize { get; init; } = 16;

@@ -180,7 +180,7 @@ internal sealed class ForgettingBenchmark
             MaxSteps = _options.MaxSteps,
             BatchSize = _options.BatchSize,
             Seed = run.Seed,
-            ComputeDType = _options.ComputeDType,
+            Precision = _options.Precision,
         };
     }
 

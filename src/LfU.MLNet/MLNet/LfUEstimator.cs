@@ -56,7 +56,6 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
         if (!Enum.IsDefined(training.FineTuning)) throw new ArgumentOutOfRangeException(nameof(TrainerOptions.FineTuning), training.FineTuning, "FineTuning must be Lora or Full.");
         if (_options.Template is { } template) CheckOption(nameof(LfUOptions.Template), () => PromptTemplates.Resolve(template));
         if (_options.DType is { } dtype) CheckOption(nameof(LfUOptions.DType), () => PretrainedModel.ParseDType(dtype));
-        if (_options.ComputePrecision is { } precision) CheckOption(nameof(LfUOptions.ComputePrecision), () => ComputePrecision.Resolve(precision, CPU));
         if (training.Objective is null) throw new ArgumentNullException(nameof(TrainerOptions.Objective), "LfUOptions.Training.Objective must not be null.");
         if (training.Lora is null) throw new ArgumentNullException(nameof(TrainerOptions.Lora), "LfUOptions.Training.Lora must not be null.");
         if (_options.Generation is null) throw new ArgumentNullException(nameof(LfUOptions.Generation), "LfUOptions.Generation must not be null.");
@@ -145,7 +144,7 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
         network.AttentionImplementation = _options.Attention;
         try
         {
-            var job = new FineTuningJob(baseModel, _options.Training, _options.Examples, _options.ComputePrecision)
+            var job = new FineTuningJob(baseModel, _options.Training, _options.Examples)
             {
                 // The host is polled once more before the first step.
                 BeforeTraining = PollHost,
@@ -168,7 +167,7 @@ public sealed class LfUEstimator : IEstimator<LfUTransformer>
 
             var training = job.Options;
             channel.Info($"LfU: training {training.FineTuning} with {training.Objective.Describe()} on {train.Examples.Count} examples, {device.type} {dtype}" +
-                         (training.ComputeDType is { } compute ? $", computing in {compute}." : "."));
+                         (job.ComputeDType is { } compute ? $", computing in {compute}." : "."));
             // The host is polled after each step's report, so the trainer sees the cancellation before the next step.
             var progress = new Progress(channel, _options.Progress, () =>
             {

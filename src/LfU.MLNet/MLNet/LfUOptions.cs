@@ -44,7 +44,7 @@ public sealed class LfUOptions
     /// one by name from <see cref="ObjectiveRegistry"/>), LoRA (r = 8, alpha = 16, all linear layers) or full fine-tuning,
     /// learning rate 1e-4 with a cosine schedule and 10 % warm-up, 3 epochs of batches of 4, gradient clipping at 1.0,
     /// seed 42, checkpoints. Set it as <c>Training = new() { Epochs = 3, LearningRate = 3e-3 }</c>.
-    /// The pad token comes from the model's tokenizer and the compute dtype from <see cref="ComputePrecision"/>.
+    /// The pad token comes from the model's tokenizer; <c>Precision = "auto"</c> computes in bfloat16 where the device runs it natively.
     /// </summary>
     public TrainerOptions Training { get; set; } = new();
 
@@ -58,12 +58,6 @@ public sealed class LfUOptions
     /// <summary>Weight dtype: float32, bfloat16, float16, float64; null (the default) = float32 on CPU, bfloat16 on CUDA.</summary>
     public string? DType { get; set; }
 
-    /// <summary>
-    /// Dtype training computes in, over weights kept in <see cref="DType"/>: "bf16" (mixed precision: about 2-3× faster
-    /// on CPUs with AVX512-BF16 or AMX, rounding activations to 8 bits of mantissa), "fp32", or "auto" (bf16 where the
-    /// device runs it natively). Null (the default) computes in the weights' dtype.
-    /// </summary>
-    public string? ComputePrecision { get; set; }
     /// <summary>Attention kernel: <see cref="Model.AttentionImplementation.Sdpa"/> (the default; fused, best on CUDA) or
     /// <see cref="Model.AttentionImplementation.Eager"/> (explicit matmuls; faster on a CPU for short sequences).</summary>
     public Model.AttentionImplementation Attention { get; set; } = Model.AttentionImplementation.Sdpa;

@@ -7,7 +7,7 @@ namespace LfU.MLNet.Training;
 /// check all start from a <see cref="BaseModel"/> (loaded from a folder, or built in code), build their examples with
 /// <see cref="BuildExamples(IEnumerable{IReadOnlyList{ChatMessage}}, Func{int, ArgumentException, Exception}?)"/> and
 /// run <see cref="Train"/>. What is not a user setting comes from the base here, not from the caller: the pad token
-/// from the tokenizer, the compute dtype from the precision setting resolved on the network's device.
+/// from the tokenizer.
 /// </summary>
 /// <example>
 /// <code>
@@ -22,26 +22,23 @@ public sealed class FineTuningJob
     /// <param name="baseModel">The model to train, with its tokenizer and template.</param>
     /// <param name="options">The training settings; <see cref="TrainerOptions.PadTokenId"/> is taken from the tokenizer.</param>
     /// <param name="examples">How rows become examples (cutoff, prompt tokens learnt or not); null = the defaults.</param>
-    /// <param name="computePrecision">"bf16", "fp32" or "auto", resolved on the network's device into
-    /// <see cref="TrainerOptions.ComputeDType"/>; null keeps <paramref name="options"/>' compute dtype.</param>
-    public FineTuningJob(BaseModel baseModel, TrainerOptions options, ExampleBuilderOptions? examples = null, string? computePrecision = null)
+    public FineTuningJob(BaseModel baseModel, TrainerOptions options, ExampleBuilderOptions? examples = null)
     {
         ArgumentNullException.ThrowIfNull(baseModel);
         ArgumentNullException.ThrowIfNull(options);
         Base = baseModel;
         ExampleOptions = examples ?? new ExampleBuilderOptions();
-        Options = options with
-        {
-            PadTokenId = baseModel.Tokenizer.PadId,
-            ComputeDType = computePrecision is { } precision ? ComputePrecision.Resolve(precision, baseModel.Network.Device) : options.ComputeDType,
-        };
+        Options = options with { PadTokenId = baseModel.Tokenizer.PadId };
     }
 
     /// <summary>The model being trained.</summary>
     public BaseModel Base { get; }
 
-    /// <summary>The settings the trainer runs with: the caller's, with the pad token and compute dtype resolved.</summary>
+    /// <summary>The settings the trainer runs with: the caller's, with the tokenizer's pad token.</summary>
     public TrainerOptions Options { get; }
+
+    /// <summary>The dtype training computes in: <see cref="TrainerOptions.Precision"/> on the network's device; null = the weights' dtype.</summary>
+    public TorchSharp.torch.ScalarType? ComputeDType => Options.Precision is { } precision ? ComputePrecision.Resolve(precision, Base.Network.Device) : null;
 
     /// <summary>How rows become examples.</summary>
     public ExampleBuilderOptions ExampleOptions { get; }

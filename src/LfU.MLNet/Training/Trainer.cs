@@ -64,7 +64,7 @@ public sealed class Trainer : IDisposable
             _model = model;
             _options = options;
             _previousComputeDType = model.ComputeDType;
-            if (options.ComputeDType is not null) model.ComputeDType = options.ComputeDType;
+            if (options.Precision is { } precision && ComputePrecision.Resolve(precision, model.Device) is { } compute) model.ComputeDType = compute;
             var masterType = model.DType == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
             _trainable = options.FineTuning == FineTuning.Lora
                 ? LoraAdapters.Attach(model, options.Lora, options.Seed, masterType)

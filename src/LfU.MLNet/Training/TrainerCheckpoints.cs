@@ -65,13 +65,14 @@ internal sealed class TrainerCheckpoints
     public TrainerState Restore(string folder, string fingerprint, int totalSteps)
     {
         var state = TrainingCheckpoint.ReadState(folder);
+        var saved = WithPrecisionSetting(state.Options);
         var now = TrajectoryOptions();
         // A lower learning rate is how a diverged run is continued: allowed, and recorded in the checkpoints' state.
-        double savedRate = state.Options.TryGetProperty(nameof(TrainerOptions.LearningRate), out var rate) && rate.ValueKind == JsonValueKind.Number ? rate.GetDouble() : double.NaN;
+        double savedRate = saved.TryGetProperty(nameof(TrainerOptions.LearningRate), out var rate) && rate.ValueKind == JsonValueKind.Number ? rate.GetDouble() : double.NaN;
         var comparable = _options.LearningRate < savedRate ? TrajectoryOptions(savedRate) : now;
-        if (!JsonElement.DeepEquals(state.Options, comparable))
+        if (!JsonElement.DeepEquals(saved, comparable))
         {
-            var differing = DifferingFields(state.Options, comparable);
+            var differing = DifferingFields(saved, comparable);
             throw new ArgumentException($"Checkpoint '{folder}' was written with different training options ({string.Join(", ", differing)}); " +
                 "resume with the options it was written with (only a lower LearningRate is allowed).");
         }
@@ -135,6 +136,20 @@ internal sealed class TrainerCheckpoints
         if (resumedFrom is not null && Directory.Exists(resumedFrom) && TrainingCheckpoint.ReadState(resumedFrom).Step < step)
             good.Add((TrainingCheckpoint.ReadState(resumedFrom).Step, resumedFrom));
         return good.Count == 0 ? null : good.MaxBy(c => c.Step).Path;
+    }
+
+    /// <summary>
+    /// Checkpoints written before the compute precision became one setting recorded the resolved dtype
+    /// (<c>ComputeDType</c>: null or BFloat16); read those as the <c>Precision</c> that gives it, so they still resume.
+    /// </summary>
+    static JsonElement WithPrecisionSetting(JsonElement options)
+    {
+        if (!options.TryGetProperty("ComputeDType", out var dtype) || options.TryGetProperty(nameof(TrainerOptions.Precision), out _)) return options;
+        string? precision = dtype.ValueKind == JsonValueKind.Null ? null : dtype.ValueKind == JsonValueKind.String && dtype.GetString() == "BFloat16" ? "bf16" : "?";
+        if (precision == "?") return options; // another dtype: no precision setting gives it, and the comparison says so
+        var fields = options.EnumerateObject().Where(p => p.Name != "ComputeDType").ToDictionary(p => p.Name, p => (JsonElement?)p.Value);
+        fields[nameof(TrainerOptions.Precision)] = JsonSerializer.SerializeToElement(precision);
+        return JsonSerializer.SerializeToElement(fields);
     }
 
     /// <summary>The options that shape the trajectory (a resume must use the same ones), as JSON.</summary>

@@ -16,9 +16,11 @@ public class ComputePrecisionTests
     }
 
     [Fact]
-    public void OnlyFloatingComputeTypesAreAccepted()
+    public void AnUnknownPrecisionIsRefusedNamingTheSettingsThatExist()
     {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new TrainerOptions { ComputeDType = ScalarType.Int64 }.Validate());
-        Assert.Contains("ComputeDType", e.Message);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new TrainerOptions { Precision = "fp8" }.Validate());
+        Assert.Contains("Precision", e.Message);
+        Assert.Contains("auto, bf16, fp32", e.Message);
+        new TrainerOptions { Precision = "BF16" }.Validate();
     }
 }

@@ -12,11 +12,24 @@ public class FineTuningJobTests
     {
         var baseModel = BaseModel.Load(TinyTextModel.Path);
         using var network = baseModel.Network;
-        var options = new TrainerOptions { PadTokenId = 12345, ComputeDType = ScalarType.Float16 };
+        var options = new TrainerOptions { PadTokenId = 12345 };
         Assert.Equal(baseModel.Tokenizer.PadId, new FineTuningJob(baseModel, options).Options.PadTokenId);
-        Assert.Equal(ScalarType.Float16, new FineTuningJob(baseModel, options).Options.ComputeDType); // no precision: the options' own
-        Assert.Equal(ScalarType.BFloat16, new FineTuningJob(baseModel, options, computePrecision: "bf16").Options.ComputeDType);
-        Assert.Null(new FineTuningJob(baseModel, options, computePrecision: "fp32").Options.ComputeDType);
+        Assert.Null(new FineTuningJob(baseModel, options).ComputeDType); // no precision: the weights' dtype
+        Assert.Equal(ScalarType.BFloat16, new FineTuningJob(baseModel, options with { Precision = "bf16" }).ComputeDType);
+        Assert.Null(new FineTuningJob(baseModel, options with { Precision = "fp32" }).ComputeDType);
+        Assert.Equal(ComputePrecision.Resolve("auto", CPU), new FineTuningJob(baseModel, options with { Precision = "auto" }).ComputeDType);
+    }
+
+    [Fact]
+    public void TheTrainerComputesInThePrecisionAndRestoresTheModelsAfterwards()
+    {
+        var baseModel = BaseModel.Load(TinyTextModel.Path, template: "alpaca");
+        using var network = baseModel.Network;
+        ScalarType? during = null;
+        var job = new FineTuningJob(baseModel, new TrainerOptions { MaxSteps = 1, BatchSize = 2, Precision = "bf16" }) { BeforeTraining = () => during = network.ComputeDType };
+        job.Train(job.BuildExamples([("What is 1 plus 1?", "#### 2"), ("What is 2 plus 2?", "#### 4")]));
+        Assert.Equal(ScalarType.BFloat16, during);
+        Assert.Null(network.ComputeDType);
     }
 
     [Fact]

@@ -312,6 +312,30 @@ public sealed class TrainerTests : IDisposable
             Assert.Contains("Seed", Assert.Throws<ArgumentException>(() => trainer.Train(data, resumeFrom: folder)).Message);
     }
 
+    [Theory]
+    [InlineData(null, "null")]
+    [InlineData("bf16", "\"BFloat16\"")]
+    public void ACheckpointThatRecordedTheResolvedComputeDTypeStillResumes(string? precision, string savedDType)
+    {
+        var data = Examples(4);
+        string folder = Path.Combine(_folder, "legacy-" + (precision ?? "weights"));
+        var options = Options(new SftObjective(), steps: 2) with { CheckpointFolder = folder, Precision = precision };
+        using (var model = TinyModel())
+        using (var trainer = new Trainer(model, options)) trainer.Train(data);
+        // Rewrite the state as checkpoints written before TrainerOptions.Precision recorded it.
+        string state = Path.Combine(TrainingCheckpoint.Resolve(folder), TrainingCheckpoint.StateFile);
+        string json = File.ReadAllText(state);
+        string current = $"\"Precision\": {(precision is null ? "null" : $"\"{precision}\"")}";
+        Assert.Contains(current, json);
+        File.WriteAllText(state, json.Replace(current, $"\"ComputeDType\": {savedDType}"));
+        using (var model = TinyModel())
+        using (var trainer = new Trainer(model, options))
+            Assert.Equal(2, trainer.Train(data, resumeFrom: folder).Final.Step);
+        using (var model = TinyModel())
+        using (var trainer = new Trainer(model, options with { Precision = precision is null ? "bf16" : null }))
+            Assert.Contains("Precision", Assert.Throws<ArgumentException>(() => trainer.Train(data, resumeFrom: folder)).Message);
+    }
+
     /// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
     sealed class Synchronous<T>(Action<T> report) : IProgress<T>
     {
