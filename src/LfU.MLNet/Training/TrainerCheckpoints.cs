@@ -140,21 +140,34 @@ internal sealed class TrainerCheckpoints
 
     /// <summary>
     /// Checkpoints written before the compute precision became one setting recorded the resolved dtype
-    /// (<c>ComputeDType</c>: null or BFloat16); read those as the <c>Precision</c> that gives it, so they still resume.
+    /// (<c>ComputeDType</c>: null or BFloat16); read those as the precision that computes in it, so they still resume.
     /// </summary>
     static JsonElement WithPrecisionSetting(JsonElement options)
     {
         if (!options.TryGetProperty("ComputeDType", out var dtype) || options.TryGetProperty(nameof(TrainerOptions.Precision), out _)) return options;
-        string? precision = dtype.ValueKind == JsonValueKind.Null ? null : dtype.ValueKind == JsonValueKind.String && dtype.GetString() == "BFloat16" ? "bf16" : "?";
-        if (precision == "?") return options; // another dtype: no precision setting gives it, and the comparison says so
-        var fields = options.EnumerateObject().Where(p => p.Name != "ComputeDType").ToDictionary(p => p.Name, p => (JsonElement?)p.Value);
+        string? precision;
+        if (dtype.ValueKind == JsonValueKind.Null) precision = null;
+        else if (dtype.ValueKind == JsonValueKind.String && dtype.GetString() == nameof(ScalarType.BFloat16)) precision = BFloat16Precision;
+        else return options; // another dtype: no precision computes in it, and the comparison says so
+        var fields = options.EnumerateObject().Where(p => p.Name != "ComputeDType").ToDictionary(p => p.Name, p => p.Value);
         fields[nameof(TrainerOptions.Precision)] = JsonSerializer.SerializeToElement(precision);
         return JsonSerializer.SerializeToElement(fields);
     }
 
-    /// <summary>The options that shape the trajectory (a resume must use the same ones), as JSON.</summary>
+    /// <summary>How the trajectory records a precision that computes in bfloat16.</summary>
+    const string BFloat16Precision = "bf16";
+
+    /// <summary>
+    /// The options that shape the trajectory (a resume must use the same ones), as JSON. The precision is recorded as
+    /// what it computes in on this device (bf16 or null, the weights' dtype): <c>auto</c>, <c>fp32</c> and none compare
+    /// by their effect, as the resolved dtype did before.
+    /// </summary>
     JsonElement TrajectoryOptions(double? learningRate = null) => JsonSerializer.SerializeToElement(
-        _options with { CheckpointFolder = null, CheckpointEverySteps = null, KeepCheckpoints = 1, EvaluateEverySteps = null, LearningRate = learningRate ?? _options.LearningRate },
+        _options with
+        {
+            CheckpointFolder = null, CheckpointEverySteps = null, KeepCheckpoints = 1, EvaluateEverySteps = null, LearningRate = learningRate ?? _options.LearningRate,
+            Precision = _options.Precision is { } precision && ComputePrecision.Resolve(precision, _model.Device) == ScalarType.BFloat16 ? BFloat16Precision : null,
+        },
         TrainingCheckpoint.Json);
 
     static IEnumerable<string> DifferingFields(JsonElement saved, JsonElement now)

@@ -325,7 +325,7 @@ public sealed class TrainerTests : IDisposable
         // Rewrite the state as checkpoints written before TrainerOptions.Precision recorded it.
         string state = Path.Combine(TrainingCheckpoint.Resolve(folder), TrainingCheckpoint.StateFile);
         string json = File.ReadAllText(state);
-        string current = $"\"Precision\": {(precision is null ? "null" : $"\"{precision}\"")}";
+        string current = $"\"Precision\": {(precision is null ? "null" : "\"bf16\"")}";
         Assert.Contains(current, json);
         File.WriteAllText(state, json.Replace(current, $"\"ComputeDType\": {savedDType}"));
         using (var model = TinyModel())
@@ -334,6 +334,23 @@ public sealed class TrainerTests : IDisposable
         using (var model = TinyModel())
         using (var trainer = new Trainer(model, options with { Precision = precision is null ? "bf16" : null }))
             Assert.Contains("Precision", Assert.Throws<ArgumentException>(() => trainer.Train(data, resumeFrom: folder)).Message);
+    }
+
+    [Fact]
+    public void APrecisionResumesAnotherThatComputesInTheSameDType()
+    {
+        var data = Examples(4);
+        string folder = Path.Combine(_folder, "precision");
+        var options = Options(new SftObjective(), steps: 2) with { CheckpointFolder = folder, Precision = "fp32" };
+        using (var model = TinyModel())
+        using (var trainer = new Trainer(model, options)) trainer.Train(data);
+        // fp32 over float32 weights computes in the weights' dtype, as no precision does.
+        using (var model = TinyModel())
+        using (var trainer = new Trainer(model, options with { Precision = null }))
+            Assert.Equal(2, trainer.Train(data, resumeFrom: folder).Final.Step);
+        using (var model = TinyModel())
+        using (var trainer = new Trainer(model, options with { Precision = "bf16" }))
+            Assert.Contains("Precision: checkpoint null, now \"bf16\"", Assert.Throws<ArgumentException>(() => trainer.Train(data, resumeFrom: folder)).Message);
     }
 
     /// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
