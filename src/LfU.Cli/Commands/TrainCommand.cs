@@ -247,12 +247,12 @@ internal static class TrainCommand
         }
         double seconds = clock.Elapsed.TotalSeconds;
 
-        string weightsFolder = options.Training.FineTuning == FineTuning.Full ? "model" : "adapter";
+        string weightsFolder = training.FineTuning == FineTuning.Full ? "model" : "adapter";
         string weights = Path.Combine(output.Target, weightsFolder);
-        if (options.Training.FineTuning == FineTuning.Full) model.SaveMerged(Path.Combine(outputFolder, weightsFolder));
+        if (training.FineTuning == FineTuning.Full) model.SaveMerged(Path.Combine(outputFolder, weightsFolder));
         else model.SaveAdapter(Path.Combine(outputFolder, weightsFolder));
         WriteLog(Path.Combine(outputFolder, LogFile), result);
-        Charts.SaveLossCurves(result, Path.Combine(outputFolder, ChartFile), $"{options.Training.Objective.Describe()} on {Path.GetFileName(dataPath)}");
+        Charts.SaveLossCurves(result, Path.Combine(outputFolder, ChartFile), $"{training.Objective.Describe()} on {Path.GetFileName(dataPath)}");
         var summary = Summary(options, dataPath, validationPath, weights, result, seconds, trainReport, trainRecords, validationReport);
         AtomicFile.WriteAllText(Path.Combine(outputFolder, SummaryFile), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         output.Commit();
@@ -264,7 +264,7 @@ internal static class TrainCommand
         Console.WriteLine(Invariant($"Final loss {final.Total:F4} (SFT {final.Sft:F4}") +
                           (final.Consistency is double c ? Invariant($", consistency {c:G4}") : "") +
                           (final.Penalty is double p2 ? Invariant($", penalty {p2:G4}") : "") + ")" +
-                          (options.Training.Objective is LfUObjective { Calibration: not null } ? Invariant($"; calibrated α {final.Alpha:G3}, λ {final.Lambda:G3}") : "") +
+                          (training.Objective is LfUObjective { Calibration: not null } ? Invariant($"; calibrated α {final.Alpha:G3}, λ {final.Lambda:G3}") : "") +
                           (result.Validations.Count > 0 ? Invariant($"; validation loss {result.Validations[^1].Loss:F4}") : "") + ".");
         Console.WriteLine($"Examples: {trainReport.Summary(options.CutoffLength)}.");
         Console.WriteLine($"Wrote {weights}{Path.DirectorySeparatorChar}, {LogFile}, {ChartFile} and {SummaryFile} in {output.Target}.");
@@ -298,15 +298,15 @@ internal static class TrainCommand
         ExampleReport report, List<DataRecord> records, ExampleReport? validationReport)
     {
         var final = result.Final;
-        var o = options.Training.Objective;
         var t = options.Training;
+        var o = t.Objective;
         return new JsonObject
         {
             ["model"] = options.ModelFolder,
             ["data"] = Path.GetFullPath(dataPath),
             ["validation_data"] = validationPath is null ? null : Path.GetFullPath(validationPath),
             ["output"] = weights,
-            ["fine_tuning"] = options.Training.FineTuning == FineTuning.Full ? "full" : "lora",
+            ["fine_tuning"] = t.FineTuning == FineTuning.Full ? "full" : "lora",
             // The objective's name and its own settings, as checkpoints record them.
             ["objective"] = JsonSerializer.SerializeToNode(o, TrainingCheckpoint.Json),
             ["lora"] = t.FineTuning == FineTuning.Full ? null : new JsonObject
