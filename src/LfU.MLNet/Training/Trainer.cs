@@ -64,7 +64,8 @@ public sealed class Trainer : IDisposable
             _model = model;
             _options = options;
             _previousComputeDType = model.ComputeDType;
-            if (options.Precision is { } precision && ComputePrecision.Resolve(precision, model.Device) is { } compute) model.ComputeDType = compute;
+            var compute = options.Precision is { } precision ? ComputePrecision.Resolve(precision, model.Device) : null;
+            if (compute is not null) model.ComputeDType = compute;
             var masterType = model.DType == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
             _trainable = options.FineTuning == FineTuning.Lora
                 ? LoraAdapters.Attach(model, options.Lora, options.Seed, masterType)
@@ -76,7 +77,7 @@ public sealed class Trainer : IDisposable
             _optimizer = new AdamW(_trainable.Select(t => t.Parameter).ToList(), options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon, options.WeightDecay,
                 flatten: options.FineTuning == FineTuning.Lora);
             _memory = new MemoryProbe(model.Device);
-            _checkpoints = new TrainerCheckpoints(model, options, _trainable, _optimizer, _objective);
+            _checkpoints = new TrainerCheckpoints(model, options, _trainable, _optimizer, _objective, compute);
             _collator = new Collator(checked((int)options.PadTokenId), options.PadToMultipleOf);
         }
         catch

@@ -22,16 +22,19 @@ internal sealed class TrainerCheckpoints
     readonly IReadOnlyList<(string Name, Parameter Parameter)> _trainable;
     readonly AdamW _optimizer;
     readonly ObjectiveStep _objective;
+    readonly ScalarType? _computeDType;
     readonly List<LearningRateChange> _learningRateChanges = new();
 
+    /// <param name="computeDType">What <see cref="TrainerOptions.Precision"/> resolved to on the model's device (null: the weights' dtype).</param>
     public TrainerCheckpoints(CausalLM model, TrainerOptions options, IReadOnlyList<(string Name, Parameter Parameter)> trainable,
-        AdamW optimizer, ObjectiveStep objective)
+        AdamW optimizer, ObjectiveStep objective, ScalarType? computeDType)
     {
         _model = model;
         _options = options;
         _trainable = trainable;
         _optimizer = optimizer;
         _objective = objective;
+        _computeDType = computeDType;
     }
 
     /// <summary>Writes the checkpoint of <paramref name="step"/> completed steps of <paramref name="run"/> and returns its folder.</summary>
@@ -166,7 +169,7 @@ internal sealed class TrainerCheckpoints
         _options with
         {
             CheckpointFolder = null, CheckpointEverySteps = null, KeepCheckpoints = 1, EvaluateEverySteps = null, LearningRate = learningRate ?? _options.LearningRate,
-            Precision = _options.Precision is { } precision && ComputePrecision.Resolve(precision, _model.Device) == ScalarType.BFloat16 ? BFloat16Precision : null,
+            Precision = _computeDType == ScalarType.BFloat16 ? BFloat16Precision : null,
         },
         TrainingCheckpoint.Json);
 
